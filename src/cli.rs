@@ -1,0 +1,254 @@
+//! The administrator's command line: argument parsing (clap) and one function per
+//! command.
+//!
+//! Owns what a person at a shell sees: prompts, tables, messages, exit codes. Must not
+//! print a secret (passphrases, PINs and the recovery code are read from a TTY or a
+//! file and never echoed, except the recovery code once at `init`), nor decide access
+//! itself: lockouts go through [`access`](crate::access).
+//!
+//! Exit codes: 0 done, 1 failed, 2 bad configuration or arguments, 3 wrong passphrase
+//! or recovery code.
+
+mod admin;
+mod secrets;
+mod users;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{ConfigError, DEFAULT_CONFIG, Settings};
+use crate::store::{Store, StoreError};
+
+/// Where the configuration is read from when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/doorguard/config.toml";
+
+/// doorguard: a touchscreen door access kiosk.
+#[derive(Debug, Parser)]
+#[command(name = "doorguard", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file [default: /etc/doorguard/config.toml; if it is missing, the
+    /// shipped defaults apply].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Database file [default: `storage.database` of the configuration,
+    /// /var/lib/doorguard/doorguard.db].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// What to do [default: run].
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the kiosk (the default).
+    Run,
+    /// Create the database and the first administrator; prints the recovery code once.
+    Init {
+        /// Name of the first administrator.
+        #[arg(long, value_name = "NAME")]
+        admin: String,
+        /// Read the new passphrase from this file instead of asking twice on the terminal.
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Check the configuration and report every problem with file:line:column.
+    CheckConfig,
+    /// Print the shipped configuration, with every key documented and set to its default.
+    PrintDefaultConfig,
+    /// Manage enrolled people.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// Clear a lockout or hard lock (administrator passphrase or recovery code).
+    Unlock {
+        #[command(flatten)]
+        auth: AuthArgs,
+        /// Use the recovery code in this file instead of a passphrase.
+        #[arg(long, value_name = "FILE", conflicts_with = "passphrase_file")]
+        recovery_code_file: Option<PathBuf>,
+        /// Ask for the recovery code on the terminal instead of a passphrase.
+        #[arg(long, conflicts_with_all = ["passphrase_file", "recovery_code_file"])]
+        recovery: bool,
+    },
+    /// Change an administrator's passphrase (the data key is re-wrapped, nothing is
+    /// re-encrypted). With the recovery code it resets a forgotten passphrase.
+    Passwd {
+        #[command(flatten)]
+        auth: AuthArgs,
+        /// Read the new passphrase from this file instead of asking twice.
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+        /// Prove who you are with the recovery code in this file instead of the
+        /// current passphrase.
+        #[arg(long, value_name = "FILE", conflicts_with = "passphrase_file")]
+        recovery_code_file: Option<PathBuf>,
+        /// Ask for the recovery code on the terminal instead of the current passphrase.
+        #[arg(long, conflicts_with_all = ["passphrase_file", "recovery_code_file"])]
+        recovery: bool,
+    },
+    /// Write a consistent copy of the database (safe while the kiosk runs).
+    Backup {
+        /// Destination file.
+        path: PathBuf,
+    },
+    /// Show recent audit events (no personal details: people appear by id).
+    Audit {
+        /// How many events, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How an administrator proves who they are.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuthArgs {
+    /// Administrator name (needed only when the kiosk has several).
+    #[arg(long, value_name = "NAME")]
+    pub admin: Option<String>,
+    /// Read the administrator passphrase from this file instead of the terminal.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// Why a command failed. Never carries a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The configuration is wrong (every problem listed).
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// The database refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An argument or an input file is wrong.
+    #[error("{0}")]
+    Input(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A command that exists but is not built yet.
+    #[error("{0}")]
+    NotYet(&'static str),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Config(e) => e.exit_code(),
+            CliError::Input(_) => 2,
+            CliError::Store(StoreError::WrongPassphrase | StoreError::WrongRecoveryCode) => 3,
+            _ => 1,
+        }
+    }
+
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+        move |source| CliError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// What every command starts from: the resolved settings and the database path.
+struct Context {
+    settings: Settings,
+    /// The configuration file that was read; `None` when the default path was missing.
+    config_file: Option<PathBuf>,
+    db: PathBuf,
+}
+
+impl Context {
+    fn load(config: Option<&Path>, db: Option<PathBuf>) -> Result<Context, CliError> {
+        let (path, must_exist) = match config {
+            Some(p) => (p, true),
+            None => (Path::new(DEFAULT_CONFIG_PATH), false),
+        };
+        let settings = Settings::load(path, must_exist)?;
+        let config_file = (must_exist || path.exists()).then(|| path.to_owned());
+        let db = db.unwrap_or_else(|| settings.storage.database.clone());
+        Ok(Context {
+            settings,
+            config_file,
+            db,
+        })
+    }
+
+    fn open_store(&self) -> Result<Store, CliError> {
+        Ok(Store::open(&self.db)?)
+    }
+
+    /// Opens the store and refuses politely when `init` has not run.
+    fn open_initialized(&self) -> Result<Store, CliError> {
+        let store = self.open_store()?;
+        if !store.is_initialized()? {
+            return Err(StoreError::NotInitialized.into());
+        }
+        Ok(store)
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(settings.log.level.to_string().to_lowercase()));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let command = cli.command.unwrap_or(Command::Run);
+    if let Command::PrintDefaultConfig = command {
+        print!("{DEFAULT_CONFIG}");
+        return Ok(());
+    }
+    let ctx = Context::load(cli.config.as_deref(), cli.db)?;
+    init_logging(&ctx.settings);
+    match command {
+        Command::PrintDefaultConfig => Ok(()), // printed above, before any configuration is read
+        Command::CheckConfig => {
+            match &ctx.config_file {
+                Some(path) => println!("{}: configuration OK", path.display()),
+                None => println!("{DEFAULT_CONFIG_PATH}: not found; the shipped defaults apply"),
+            }
+            Ok(())
+        }
+        Command::Run => admin::run_placeholder(&ctx),
+        Command::Init {
+            admin,
+            passphrase_file,
+        } => admin::init(&ctx, &admin, passphrase_file.as_deref()),
+        Command::Users(cmd) => users::run(&ctx, cmd),
+        Command::Unlock {
+            auth,
+            recovery_code_file,
+            recovery,
+        } => admin::unlock(&ctx, &auth, recovery_code_file.as_deref(), recovery),
+        Command::Passwd {
+            auth,
+            new_passphrase_file,
+            recovery_code_file,
+            recovery,
+        } => admin::passwd(
+            &ctx,
+            &auth,
+            new_passphrase_file.as_deref(),
+            recovery_code_file.as_deref(),
+            recovery,
+        ),
+        Command::Backup { path } => admin::backup(&ctx, &path),
+        Command::Audit { limit, json } => admin::audit(&ctx, limit, json),
+    }
+}

@@ -1,0 +1,595 @@
+//! What a configuration may contain: every section, every key, its type and its
+//! allowed range, and the rules that tie two keys together.
+//!
+//! Owns the checks of single values (type, parse, range) and of the cross-field rules,
+//! producing messages that name the key. It must not hold default values: those live
+//! only in `deploy/config.example.toml` (a test checks both list the same keys), and it
+//! does no I/O.
+
+use std::cmp::Ordering;
+use std::time::Duration;
+
+use toml::de::DeValue;
+
+use super::diagnostics::{closest, with_article};
+use crate::vault::KdfParams;
+
+/// The sections, in the order of the example file.
+pub(crate) const SECTIONS: &[&str] = &[
+    "kiosk", "storage", "security", "lockout", "admin", "door", "log", "secrets",
+];
+
+/// The log levels `log.level` accepts.
+pub(crate) const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+
+/// The type and range of one key.
+#[derive(Debug)]
+pub(crate) enum Kind {
+    /// Text shown to people: 1 to `max_chars` characters, no control characters.
+    Text { max_chars: usize },
+    /// A file path; `optional` allows "" (meaning none).
+    Path { optional: bool },
+    /// An integer in `min..=max`; a note says why a bound is what it is.
+    Integer {
+        min: i64,
+        max: i64,
+        unit: &'static str,
+        min_note: Option<&'static str>,
+        max_note: Option<&'static str>,
+    },
+    /// A humantime duration string in `min..=max`.
+    Duration { min: Duration, max: Duration },
+    /// `true` or `false`.
+    Bool,
+    /// One of a fixed set of words (case-insensitive).
+    Choice(&'static [&'static str]),
+}
+
+/// One key of one section.
+#[derive(Debug)]
+pub(crate) struct KeySpec {
+    pub section: &'static str,
+    pub key: &'static str,
+    pub kind: Kind,
+}
+
+const fn key(section: &'static str, key: &'static str, kind: Kind) -> KeySpec {
+    KeySpec { section, key, kind }
+}
+
+const fn int(min: i64, max: i64) -> Kind {
+    Kind::Integer {
+        min,
+        max,
+        unit: "",
+        min_note: None,
+        max_note: None,
+    }
+}
+
+const fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+const OWASP_NOTE: &str = "OWASP's minimum for Argon2id: m = 19 MiB, t = 2, p = 1";
+
+/// Every key, in the order of the example file.
+pub(crate) const KEYS: &[KeySpec] = &[
+    key("kiosk", "name", Kind::Text { max_chars: 64 }),
+    key("storage", "database", Kind::Path { optional: false }),
+    key(
+        "security",
+        "argon2_memory_kib",
+        Kind::Integer {
+            min: KdfParams::OWASP_MINIMUM.memory_kib as i64,
+            max: 1024 * 1024,
+            unit: " KiB",
+            min_note: Some(OWASP_NOTE),
+            max_note: Some("1 GiB"),
+        },
+    ),
+    key(
+        "security",
+        "argon2_iterations",
+        Kind::Integer {
+            min: KdfParams::OWASP_MINIMUM.iterations as i64,
+            max: 20,
+            unit: "",
+            min_note: Some(OWASP_NOTE),
+            max_note: None,
+        },
+    ),
+    key(
+        "security",
+        "argon2_parallelism",
+        Kind::Integer {
+            min: KdfParams::OWASP_MINIMUM.parallelism as i64,
+            max: 8,
+            unit: "",
+            min_note: Some(OWASP_NOTE),
+            max_note: None,
+        },
+    ),
+    key("lockout", "threshold", int(1, 20)),
+    key(
+        "lockout",
+        "window",
+        Kind::Duration {
+            min: secs(1),
+            max: secs(24 * 3600),
+        },
+    ),
+    key(
+        "lockout",
+        "first",
+        Kind::Duration {
+            min: secs(1),
+            max: secs(24 * 3600),
+        },
+    ),
+    key("lockout", "factor", int(1, 10)),
+    key(
+        "lockout",
+        "max",
+        Kind::Duration {
+            min: secs(1),
+            max: secs(24 * 3600),
+        },
+    ),
+    key(
+        "lockout",
+        "hard_lock_after",
+        Kind::Integer {
+            min: 1,
+            max: 100,
+            unit: "",
+            min_note: None,
+            max_note: Some("NIST SP 800-63B allows at most 100 consecutive failed attempts"),
+        },
+    ),
+    key("lockout", "capture_photo", Kind::Bool),
+    key(
+        "lockout",
+        "alarm",
+        Kind::Duration {
+            min: secs(0),
+            max: secs(5 * 60),
+        },
+    ),
+    key(
+        "admin",
+        "session_timeout",
+        Kind::Duration {
+            min: secs(10),
+            max: secs(3600),
+        },
+    ),
+    key(
+        "door",
+        "relay_pulse",
+        Kind::Duration {
+            min: secs(1),
+            max: secs(60),
+        },
+    ),
+    key(
+        "door",
+        "entry_window",
+        Kind::Duration {
+            min: secs(1),
+            max: secs(120),
+        },
+    ),
+    key(
+        "door",
+        "held_open_after",
+        Kind::Duration {
+            min: secs(5),
+            max: secs(3600),
+        },
+    ),
+    key("door", "exit_button_during_lockout", Kind::Bool),
+    key("log", "level", Kind::Choice(LOG_LEVELS)),
+    key("secrets", "file", Kind::Path { optional: true }),
+];
+
+/// "`greater` must be at least `lesser`": (section, key) of each.
+pub(crate) struct AtLeast {
+    pub greater: (&'static str, &'static str),
+    pub lesser: (&'static str, &'static str),
+    /// Why, for the hint.
+    pub why: &'static str,
+}
+
+/// The rules between keys, checked on the merged configuration (the user's values
+/// over the defaults).
+pub(crate) const RULES: &[AtLeast] = &[
+    AtLeast {
+        greater: ("lockout", "hard_lock_after"),
+        lesser: ("lockout", "threshold"),
+        why: "the hard lock cannot come before the first lockout",
+    },
+    AtLeast {
+        greater: ("lockout", "max"),
+        lesser: ("lockout", "first"),
+        why: "the longest lockout cannot be shorter than the first",
+    },
+    AtLeast {
+        greater: ("door", "entry_window"),
+        lesser: ("door", "relay_pulse"),
+        why: "the door must be allowed to open while the relay is released",
+    },
+];
+
+/// The spec of `section.key`, if it exists.
+pub(crate) fn lookup(section: &str, key: &str) -> Option<&'static KeySpec> {
+    KEYS.iter().find(|k| k.section == section && k.key == key)
+}
+
+/// Keys of one section, in file order.
+pub(crate) fn keys_of(section: &str) -> impl Iterator<Item = &'static KeySpec> + '_ {
+    KEYS.iter().filter(move |k| k.section == section)
+}
+
+/// A value that failed its check: what is wrong and, maybe, how to fix it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Invalid {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Invalid {
+    fn new(message: String) -> Self {
+        Invalid {
+            message,
+            hint: None,
+        }
+    }
+
+    fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// A checked value that can be compared by the cross-field rules.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Ordered {
+    Integer(i64),
+    Duration(Duration),
+}
+
+impl Ordered {
+    fn compare(&self, other: &Ordered) -> Option<Ordering> {
+        match (self, other) {
+            (Ordered::Integer(a), Ordered::Integer(b)) => Some(a.cmp(b)),
+            (Ordered::Duration(a), Ordered::Duration(b)) => Some(a.cmp(b)),
+            _ => None,
+        }
+    }
+
+    /// True when `self < other` (values of different kinds never compare).
+    pub(crate) fn is_less_than(&self, other: &Ordered) -> bool {
+        self.compare(other) == Some(Ordering::Less)
+    }
+}
+
+impl std::fmt::Display for Ordered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ordered::Integer(n) => write!(f, "{n}"),
+            Ordered::Duration(d) => write!(f, "{}", humantime::format_duration(*d)),
+        }
+    }
+}
+
+/// Parses a humantime duration ("30s", "5m", "1h 30m").
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, humantime::DurationError> {
+    humantime::parse_duration(text.trim())
+}
+
+/// The position of `text` among `choices`, ignoring ASCII case.
+pub(crate) fn parse_choice(text: &str, choices: &[&str]) -> Option<usize> {
+    choices
+        .iter()
+        .position(|c| c.eq_ignore_ascii_case(text.trim()))
+}
+
+fn integer_value(value: &DeValue<'_>) -> Option<Result<i64, ()>> {
+    match value {
+        DeValue::Integer(i) => Some(i64::from_str_radix(i.as_str(), i.radix()).map_err(|_| ())),
+        _ => None,
+    }
+}
+
+fn quoted_list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("\"{i}\"")).collect();
+    quoted.join(", ")
+}
+
+impl KeySpec {
+    /// `section.key`, as messages name it.
+    pub(crate) fn name(&self) -> String {
+        format!("{}.{}", self.section, self.key)
+    }
+
+    /// What the key expects, for "must be …" messages.
+    fn expected(&self) -> &'static str {
+        match self.kind {
+            Kind::Text { .. } | Kind::Path { .. } | Kind::Choice(_) => "a string",
+            Kind::Integer { .. } => "an integer",
+            Kind::Duration { .. } => "a duration string",
+            Kind::Bool => "true or false",
+        }
+    }
+
+    fn wrong_type(&self, value: &DeValue<'_>) -> Invalid {
+        let found = with_article(value.type_str());
+        let invalid = Invalid::new(format!(
+            "`{}` must be {}, found {found}",
+            self.name(),
+            self.expected()
+        ));
+        let key = self.key;
+        match (&self.kind, value) {
+            (Kind::Duration { .. }, DeValue::Integer(i)) => invalid.hint(format!(
+                "durations are quoted strings with a unit, e.g. `{key} = \"{}s\"` for {} seconds",
+                i.as_str(),
+                i.as_str()
+            )),
+            (Kind::Duration { .. }, _) => invalid.hint(format!(
+                "durations are quoted strings with a unit, e.g. `{key} = \"30s\"`, \"5m\" or \"1h 30m\""
+            )),
+            (Kind::Integer { .. }, DeValue::String(s)) if s.trim().parse::<i64>().is_ok() => {
+                invalid.hint(format!("remove the quotes: `{key} = {}`", s.trim()))
+            }
+            (Kind::Integer { .. }, DeValue::Float(_)) => {
+                invalid.hint("write a whole number, without a decimal point")
+            }
+            (Kind::Bool, DeValue::String(s))
+                if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+            {
+                invalid.hint(format!("remove the quotes: `{key} = {}`", s.to_ascii_lowercase()))
+            }
+            (Kind::Bool, _) => invalid.hint(format!("write `{key} = true` or `{key} = false`")),
+            (Kind::Text { .. } | Kind::Path { .. } | Kind::Choice(_), DeValue::Integer(_))
+            | (Kind::Text { .. } | Kind::Path { .. } | Kind::Choice(_), DeValue::Float(_))
+            | (Kind::Text { .. } | Kind::Path { .. } | Kind::Choice(_), DeValue::Boolean(_)) => {
+                invalid.hint("put the value in double quotes")
+            }
+            _ => invalid,
+        }
+    }
+
+    /// Checks one value: its type, that it parses, that it is in range. On success
+    /// returns the value as the cross-field rules compare it, if they can.
+    pub(crate) fn check(&self, value: &DeValue<'_>) -> Result<Option<Ordered>, Invalid> {
+        let name = self.name();
+        match &self.kind {
+            Kind::Text { max_chars } => {
+                let DeValue::String(s) = value else {
+                    return Err(self.wrong_type(value));
+                };
+                let chars = s.chars().count();
+                if s.trim().is_empty() {
+                    return Err(Invalid::new(format!("`{name}` must not be empty")));
+                }
+                if chars > *max_chars {
+                    return Err(Invalid::new(format!(
+                        "`{name}` must be 1 to {max_chars} characters long, found {chars}"
+                    )));
+                }
+                if s.chars().any(char::is_control) {
+                    return Err(Invalid::new(format!(
+                        "`{name}` must not contain control characters (newlines, tabs)"
+                    )));
+                }
+                Ok(None)
+            }
+            Kind::Path { optional } => {
+                let DeValue::String(s) = value else {
+                    return Err(self.wrong_type(value));
+                };
+                if s.is_empty() && !optional {
+                    return Err(Invalid::new(format!("`{name}` must not be empty"))
+                        .hint("write the path of the file"));
+                }
+                if s.contains('\0') {
+                    return Err(Invalid::new(format!(
+                        "`{name}` must not contain a NUL character"
+                    )));
+                }
+                Ok(None)
+            }
+            Kind::Integer {
+                min,
+                max,
+                unit,
+                min_note,
+                max_note,
+            } => {
+                let Some(parsed) = integer_value(value) else {
+                    return Err(self.wrong_type(value));
+                };
+                let range = format!("{min} to {max}{unit}");
+                let found = match value {
+                    DeValue::Integer(i) => i.to_string(),
+                    _ => String::new(),
+                };
+                let n = match parsed {
+                    Ok(n) => n,
+                    Err(()) => {
+                        return Err(Invalid::new(format!(
+                            "`{name}` must be between {min} and {max}{unit}, found {found}"
+                        )));
+                    }
+                };
+                if n < *min {
+                    return Err(match min_note {
+                        Some(note) => Invalid::new(format!(
+                            "`{name}` must be at least {min}{unit} ({note}), found {n}"
+                        ))
+                        .hint(format!("allowed: {range}")),
+                        None => Invalid::new(format!(
+                            "`{name}` must be between {min} and {max}{unit}, found {n}"
+                        )),
+                    });
+                }
+                if n > *max {
+                    return Err(match max_note {
+                        Some(note) => Invalid::new(format!(
+                            "`{name}` must be at most {max}{unit} ({note}), found {n}"
+                        ))
+                        .hint(format!("allowed: {range}")),
+                        None => Invalid::new(format!(
+                            "`{name}` must be between {min} and {max}{unit}, found {n}"
+                        )),
+                    });
+                }
+                Ok(Some(Ordered::Integer(n)))
+            }
+            Kind::Duration { min, max } => {
+                let DeValue::String(s) = value else {
+                    return Err(self.wrong_type(value));
+                };
+                let d = parse_duration(s).map_err(|e| {
+                    Invalid::new(format!("`{name}` is not a valid duration: \"{s}\" ({e})"))
+                        .hint("write a number and a unit, e.g. \"30s\", \"5m\" or \"1h 30m\"")
+                })?;
+                if d < *min || d > *max {
+                    return Err(Invalid::new(format!(
+                        "`{name}` must be between {} and {}, found {}",
+                        humantime::format_duration(*min),
+                        humantime::format_duration(*max),
+                        humantime::format_duration(d)
+                    )));
+                }
+                Ok(Some(Ordered::Duration(d)))
+            }
+            Kind::Bool => match value {
+                DeValue::Boolean(_) => Ok(None),
+                _ => Err(self.wrong_type(value)),
+            },
+            Kind::Choice(choices) => {
+                let DeValue::String(s) = value else {
+                    return Err(self.wrong_type(value));
+                };
+                if parse_choice(s, choices).is_some() {
+                    return Ok(None);
+                }
+                let invalid = Invalid::new(format!(
+                    "`{name}` must be one of {}, found \"{s}\"",
+                    quoted_list(choices)
+                ));
+                Err(match closest(s, choices.iter().map(|c| (0.0, *c, *c))) {
+                    Some(c) => invalid.hint(format!("did you mean \"{c}\"?")),
+                    None => invalid,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(section: &str, key: &str, toml_value: &str) -> Result<Option<Ordered>, Invalid> {
+        let spec = lookup(section, key).unwrap();
+        let value = DeValue::parse(toml_value).unwrap();
+        spec.check(value.get_ref())
+    }
+
+    #[test]
+    fn every_key_is_in_a_known_section_once() {
+        for (i, k) in KEYS.iter().enumerate() {
+            assert!(SECTIONS.contains(&k.section), "{}", k.name());
+            assert!(
+                !KEYS[..i]
+                    .iter()
+                    .any(|o| o.section == k.section && o.key == k.key),
+                "duplicate {}",
+                k.name()
+            );
+        }
+    }
+
+    #[test]
+    fn integers() {
+        assert_eq!(
+            check("lockout", "threshold", "5"),
+            Ok(Some(Ordered::Integer(5)))
+        );
+        let e = check("lockout", "threshold", "0").unwrap_err();
+        assert_eq!(
+            e.message,
+            "`lockout.threshold` must be between 1 and 20, found 0"
+        );
+        let e = check("lockout", "threshold", "99999999999999999999").unwrap_err();
+        assert!(e.message.contains("between 1 and 20"), "{}", e.message);
+        let e = check("lockout", "threshold", "\"5\"").unwrap_err();
+        assert_eq!(
+            e.message,
+            "`lockout.threshold` must be an integer, found a string"
+        );
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("remove the quotes: `threshold = 5`")
+        );
+        let e = check("lockout", "threshold", "2.5").unwrap_err();
+        assert_eq!(
+            e.message,
+            "`lockout.threshold` must be an integer, found a float"
+        );
+        let e = check("security", "argon2_memory_kib", "0x400").unwrap_err();
+        assert!(e.message.contains("OWASP"), "{}", e.message);
+        assert!(e.message.ends_with("found 1024"), "{}", e.message);
+        let e = check("lockout", "hard_lock_after", "101").unwrap_err();
+        assert!(e.message.contains("NIST SP 800-63B"), "{}", e.message);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            check("lockout", "window", "\"1h 30m\""),
+            Ok(Some(Ordered::Duration(Duration::from_secs(5400))))
+        );
+        let e = check("lockout", "alarm", "\"10m\"").unwrap_err();
+        assert_eq!(
+            e.message,
+            "`lockout.alarm` must be between 0s and 5m, found 10m"
+        );
+        let e = check("lockout", "window", "\"5 minuts\"").unwrap_err();
+        assert!(
+            e.message
+                .starts_with("`lockout.window` is not a valid duration: \"5 minuts\"")
+        );
+        let e = check("lockout", "window", "300").unwrap_err();
+        assert_eq!(
+            e.message,
+            "`lockout.window` must be a duration string, found an integer"
+        );
+        assert!(e.hint.unwrap().contains("\"300s\""));
+    }
+
+    #[test]
+    fn text_bool_choice_path() {
+        assert!(check("kiosk", "name", "\"\"").is_err());
+        assert!(check("kiosk", "name", &format!("\"{}\"", "x".repeat(65))).is_err());
+        assert!(check("kiosk", "name", "\"Back door\\n\"").is_err());
+        assert_eq!(
+            check("kiosk", "name", &format!("\"{}\"", "é".repeat(64))),
+            Ok(None)
+        );
+        let e = check("lockout", "capture_photo", "\"true\"").unwrap_err();
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("remove the quotes: `capture_photo = true`")
+        );
+        assert_eq!(check("log", "level", "\"DEBUG\""), Ok(None));
+        let e = check("log", "level", "\"warning\"").unwrap_err();
+        assert_eq!(e.hint.as_deref(), Some("did you mean \"warn\"?"));
+        assert!(check("storage", "database", "\"\"").is_err());
+        assert_eq!(check("secrets", "file", "\"\""), Ok(None));
+    }
+}

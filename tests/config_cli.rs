@@ -1,0 +1,83 @@
+//! A bad configuration is refused by `check-config` and by every other command, with
+//! file:line:column, a hint, and exit status 2.
+
+mod common;
+
+use common::{Kiosk, stderr, stdout};
+
+#[test]
+fn every_command_refuses_a_bad_config_with_its_position() {
+    let k = Kiosk::new();
+    let bad = k.file(
+        "bad.toml",
+        "[kiosk]\nname = \"Door\"\n\n[lockout]\ntreshold = 3\nwindow = 300\n\n[security]\nargon2_memory_kib = 1024\n",
+    );
+    let bad = bad.to_str().unwrap();
+    for args in [
+        vec!["check-config"],
+        vec!["users", "list"],
+        vec!["audit"],
+        vec!["init", "--admin", "alice"],
+        vec!["backup", "/tmp/never-written.db"],
+        vec!["unlock"],
+        vec!["run"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_doorguard"))
+            .args(&args)
+            .args(["--config", bad, "--db"])
+            .arg(&k.db)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("{bad}:5:1")),
+            "{args:?} names line 5 column 1: {err}"
+        );
+        assert!(
+            err.contains("lockout.threshold"),
+            "{args:?} hints at the right key: {err}"
+        );
+        assert!(
+            err.contains(&format!("{bad}:6:")),
+            "{args:?} reports the wrong type too: {err}"
+        );
+        assert!(
+            err.contains(&format!("{bad}:9:")),
+            "{args:?} reports the range too: {err}"
+        );
+        assert!(
+            !k.db.exists(),
+            "{args:?} touched the database despite a bad config"
+        );
+    }
+}
+
+#[test]
+fn the_shipped_defaults_pass_check_config() {
+    let k = Kiosk::new();
+    let defaults = std::process::Command::new(env!("CARGO_BIN_EXE_doorguard"))
+        .arg("print-default-config")
+        .output()
+        .unwrap();
+    assert!(defaults.status.success());
+    let file = k.file("default.toml", &stdout(&defaults));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_doorguard"))
+        .args(["check-config", "--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("configuration OK"));
+
+    let missing = k.path("missing.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_doorguard"))
+        .args(["check-config", "--config", missing.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an explicitly named config must exist"
+    );
+    assert!(stderr(&out).contains("missing.toml"));
+}
