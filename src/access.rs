@@ -20,6 +20,8 @@
 //! run: never longer than the lockout itself, never shorter than what was left. A
 //! forward jump simply lets time pass.
 
+mod door;
+mod policy;
 mod protocol;
 #[cfg(test)]
 mod tests;
@@ -29,102 +31,17 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use policy::Policy;
 pub use protocol::{
     Alert, AlertKind, AuditKind, AuditRecord, CaptureReason, Clearer, Command, Credential, Event,
     Pattern, PinOutcome, Screen, Speech,
 };
 
 use crate::ids::{AdminId, PersonId};
+use door::DoorState;
 
 /// A point in time, as the shell passes it in.
 pub type Timestamp = DateTime<Utc>;
-
-/// Every timing and counting rule of the access logic, resolved from the configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
-    /// Failures within `window` that trigger a lockout (default 3).
-    pub threshold: u32,
-    /// Sliding window in which failures are counted (default 5 min).
-    pub window: Duration,
-    /// Length of the first lockout (default 30 s).
-    pub lockout_first: Duration,
-    /// Each further lockout lasts `factor` times the previous one (default 2)...
-    pub lockout_factor: u32,
-    /// ...up to this cap (default 1 h).
-    pub lockout_max: Duration,
-    /// Consecutive failures without a success that lock the kiosk until an
-    /// administrator or the recovery code clears it (default 100).
-    pub hard_lock_after: u32,
-    /// Take a photo at each failed attempt (default true).
-    pub capture_on_failure: bool,
-    /// How long the lockout alarm pattern sounds (default 10 s).
-    pub alarm_duration: Duration,
-    /// Admin sessions end after this much inactivity (default 60 s).
-    pub admin_timeout: Duration,
-    /// How long the door relay is released on a grant (default 5 s).
-    pub relay_pulse: Duration,
-    /// After a grant or an exit-button press the door may open within this time
-    /// without a "door forced" alarm (default 10 s).
-    pub entry_window: Duration,
-    /// A door open longer than this raises "door held open" (default 30 s).
-    pub held_open_after: Duration,
-    /// Whether the exit button (inside) still opens the door during a lockout
-    /// (default true: people inside must always be able to leave).
-    pub exit_during_lockout: bool,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            threshold: 3,
-            window: Duration::from_secs(5 * 60),
-            lockout_first: Duration::from_secs(30),
-            lockout_factor: 2,
-            lockout_max: Duration::from_secs(60 * 60),
-            hard_lock_after: 100,
-            capture_on_failure: true,
-            alarm_duration: Duration::from_secs(10),
-            admin_timeout: Duration::from_secs(60),
-            relay_pulse: Duration::from_secs(5),
-            entry_window: Duration::from_secs(10),
-            held_open_after: Duration::from_secs(30),
-            exit_during_lockout: true,
-        }
-    }
-}
-
-impl Policy {
-    /// Length of a lockout at `level` (0 for the first since the last success):
-    /// `lockout_first · lockout_factor^level`, capped at `lockout_max`.
-    ///
-    /// A factor of 0 is read as 1 (lockouts never get shorter).
-    pub fn lockout_duration(&self, level: u32) -> Duration {
-        let factor = self.lockout_factor.max(1);
-        let mut length = self.lockout_first.min(self.lockout_max);
-        if factor == 1 || length.is_zero() {
-            return length;
-        }
-        for _ in 0..level {
-            if length >= self.lockout_max {
-                break;
-            }
-            length = length
-                .checked_mul(factor)
-                .map_or(self.lockout_max, |l| l.min(self.lockout_max));
-        }
-        length
-    }
-
-    /// `threshold`, at least 1 (a threshold of 0 would lock out without any failure).
-    fn effective_threshold(&self) -> u32 {
-        self.threshold.max(1)
-    }
-
-    /// `hard_lock_after`, at least 1.
-    fn effective_hard_lock_after(&self) -> u32 {
-        self.hard_lock_after.max(1)
-    }
-}
 
 /// The state that survives a restart or a power cut, saved by the store as JSON.
 ///
@@ -194,16 +111,6 @@ pub struct AccessMachine {
 struct AdminSession {
     id: AdminId,
     last_activity: Timestamp,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct DoorState {
-    /// `Some` while the door is open.
-    open_since: Option<Timestamp>,
-    /// "Held open" was raised for this opening.
-    held_alerted: bool,
-    /// A door alarm (forced / held open) is sounding until the door closes.
-    alarm_sounding: bool,
 }
 
 /// A counted failed attempt.
@@ -743,108 +650,6 @@ impl AccessMachine {
             None,
             admin,
             format!("{what} cleared by {who} after {consecutive} consecutive failures"),
-        ));
-    }
-
-    fn on_door_opened(&mut self, now: Timestamp, out: &mut Vec<Command>) {
-        if self.door.open_since.is_some() {
-            return; // Already open: a repeated report changes nothing.
-        }
-        self.door.open_since = Some(now);
-        self.door.held_alerted = false;
-        let authorized = self
-            .entry_started
-            .is_some_and(|t| elapsed(t, now) < self.policy.entry_window);
-        if authorized {
-            out.push(audit(
-                AuditKind::DoorOpened,
-                None,
-                None,
-                "inside the entry window".to_owned(),
-            ));
-        } else {
-            self.door.alarm_sounding = true;
-            out.push(Command::Capture(CaptureReason::DoorForced));
-            out.push(Command::Alert(Alert {
-                kind: AlertKind::DoorForced,
-                attempts: self.consecutive,
-            }));
-            out.push(door_alarm());
-            out.push(audit(
-                AuditKind::DoorForced,
-                None,
-                None,
-                "opened without a grant or exit request".to_owned(),
-            ));
-        }
-    }
-
-    fn on_door_closed(&mut self, now: Timestamp, out: &mut Vec<Command>) {
-        let door = std::mem::take(&mut self.door);
-        if door.alarm_sounding {
-            out.push(Command::StopBuzzer);
-        }
-        let detail = door
-            .open_since
-            .map(|since| format!("after {}", human(elapsed(since, now))))
-            .unwrap_or_default();
-        out.push(audit(AuditKind::DoorClosed, None, None, detail));
-    }
-
-    fn on_tamper(&mut self, active: bool, out: &mut Vec<Command>) {
-        let was_active = std::mem::replace(&mut self.tamper_active, active);
-        match (active, was_active) {
-            (true, false) => {
-                out.push(Command::Capture(CaptureReason::Tamper));
-                out.push(Command::Alert(Alert {
-                    kind: AlertKind::Tamper,
-                    attempts: self.consecutive,
-                }));
-                out.push(Command::Buzzer {
-                    pattern: Pattern::DoorAlarm,
-                    duration: Some(self.policy.alarm_duration),
-                });
-                out.push(audit(
-                    AuditKind::Tamper,
-                    None,
-                    None,
-                    "tamper switch triggered".to_owned(),
-                ));
-            }
-            (true, true) => out.push(audit(
-                AuditKind::Tamper,
-                None,
-                None,
-                "tamper switch still triggered".to_owned(),
-            )),
-            (false, _) => out.push(audit(
-                AuditKind::TamperCleared,
-                None,
-                None,
-                "tamper switch back to normal".to_owned(),
-            )),
-        }
-    }
-
-    fn on_exit_button(&mut self, now: Timestamp, out: &mut Vec<Command>) {
-        let locked = self.hard_locked || self.lockout_active(now);
-        if locked && !self.policy.exit_during_lockout {
-            let state = self.lock_state(now);
-            out.push(audit(
-                AuditKind::ExitButton,
-                None,
-                None,
-                format!("refused while {state}"),
-            ));
-            return;
-        }
-        self.entry_started = Some(now);
-        out.push(Command::PulseRelay(self.policy.relay_pulse));
-        out.push(audit(
-            AuditKind::ExitButton,
-            None,
-            None,
-            format!("relay released for {}", human(self.policy.relay_pulse)),
         ));
     }
 

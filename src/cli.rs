@@ -17,11 +17,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{ConfigError, DEFAULT_CONFIG, Settings};
+use crate::config::{ConfigError, DEFAULT_CONFIG, DEFAULT_PATH, Settings};
 use crate::store::{Store, StoreError};
-
-/// Where the configuration is read from when `--config` is not given.
-pub const DEFAULT_CONFIG_PATH: &str = "/etc/doorguard/config.toml";
 
 /// doorguard: a touchscreen door access kiosk.
 #[derive(Debug, Parser)]
@@ -119,7 +116,7 @@ pub struct AuthArgs {
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// The configuration is wrong (every problem listed).
-    #[error("{0}")]
+    #[error(transparent)]
     Config(#[from] ConfigError),
     /// The database refused.
     #[error(transparent)]
@@ -171,7 +168,7 @@ impl Context {
     fn load(config: Option<&Path>, db: Option<PathBuf>) -> Result<Context, CliError> {
         let (path, must_exist) = match config {
             Some(p) => (p, true),
-            None => (Path::new(DEFAULT_CONFIG_PATH), false),
+            None => (Path::new(DEFAULT_PATH), false),
         };
         let settings = Settings::load(path, must_exist)?;
         let config_file = (must_exist || path.exists()).then(|| path.to_owned());
@@ -198,12 +195,18 @@ impl Context {
 }
 
 fn init_logging(settings: &Settings) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(settings.log.level.to_string().to_lowercase()));
+    // The schema migration's own log line is noise at a shell.
+    let default = format!(
+        "{},rusqlite_migration=warn",
+        settings.log.level.as_str().to_lowercase()
+    );
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 
@@ -221,7 +224,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::CheckConfig => {
             match &ctx.config_file {
                 Some(path) => println!("{}: configuration OK", path.display()),
-                None => println!("{DEFAULT_CONFIG_PATH}: not found; the shipped defaults apply"),
+                None => println!("{DEFAULT_PATH}: not found; the shipped defaults apply"),
             }
             Ok(())
         }

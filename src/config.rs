@@ -59,7 +59,6 @@ mod raw;
 mod schema;
 mod secrets;
 
-use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -173,96 +172,6 @@ impl Settings {
             Err(e) => panic!("the shipped example configuration is invalid:\n{e}"),
         }
     }
-
-    /// The effective configuration as TOML (every key, no comments), for
-    /// `check-config` to show what the kiosk will run with. Parsing it gives back
-    /// equal settings.
-    pub fn to_toml(&self) -> String {
-        let a = &self.access;
-        let d = |d: std::time::Duration| toml_string(&humantime::format_duration(d).to_string());
-        let path = |p: &Path| toml_string(&p.to_string_lossy());
-        let mut out = String::new();
-        let mut section = |name: &str, keys: &[(&str, String)]| {
-            let _ = writeln!(out, "[{name}]");
-            for (key, value) in keys {
-                let _ = writeln!(out, "{key} = {value}");
-            }
-            out.push('\n');
-        };
-        section("kiosk", &[("name", toml_string(&self.kiosk.name))]);
-        section("storage", &[("database", path(&self.storage.database))]);
-        let kdf = &self.security.kdf;
-        section(
-            "security",
-            &[
-                ("argon2_memory_kib", kdf.memory_kib.to_string()),
-                ("argon2_iterations", kdf.iterations.to_string()),
-                ("argon2_parallelism", kdf.parallelism.to_string()),
-            ],
-        );
-        section(
-            "lockout",
-            &[
-                ("threshold", a.threshold.to_string()),
-                ("window", d(a.window)),
-                ("first", d(a.lockout_first)),
-                ("factor", a.lockout_factor.to_string()),
-                ("max", d(a.lockout_max)),
-                ("hard_lock_after", a.hard_lock_after.to_string()),
-                ("capture_photo", a.capture_on_failure.to_string()),
-                ("alarm", d(a.alarm_duration)),
-            ],
-        );
-        section("admin", &[("session_timeout", d(a.admin_timeout))]);
-        section(
-            "door",
-            &[
-                ("relay_pulse", d(a.relay_pulse)),
-                ("entry_window", d(a.entry_window)),
-                ("held_open_after", d(a.held_open_after)),
-                (
-                    "exit_button_during_lockout",
-                    a.exit_during_lockout.to_string(),
-                ),
-            ],
-        );
-        section(
-            "log",
-            &[(
-                "level",
-                toml_string(&self.log.level.as_str().to_ascii_lowercase()),
-            )],
-        );
-        let secrets_file = self
-            .secrets
-            .file
-            .as_deref()
-            .map_or_else(|| toml_string(""), path);
-        section("secrets", &[("file", secrets_file)]);
-        out.pop();
-        out
-    }
-}
-
-/// A TOML basic string for `s`.
-fn toml_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn read_problem(path: &Path, error: &io::Error) -> Problem {
@@ -294,7 +203,6 @@ fn read_problem(path: &Path, error: &io::Error) -> Problem {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
-    use std::time::Duration;
 
     use serde::Deserialize;
     use toml::de::{DeTable, DeValue};
@@ -388,28 +296,5 @@ mod tests {
         let doc = DeTable::parse(&text).unwrap();
         let err = raw::RawConfig::deserialize(toml::de::Deserializer::from(doc)).unwrap_err();
         assert!(err.message().contains("unknown field"), "{}", err.message());
-    }
-
-    #[test]
-    fn to_toml_round_trips() {
-        let defaults = Settings::defaults();
-        assert_eq!(
-            Settings::parse(&defaults.to_toml(), Path::new("x")).unwrap(),
-            defaults
-        );
-        let mut custom = defaults.clone();
-        custom.kiosk.name = "Back \"door\" \\ Ü".into();
-        custom.access.window = Duration::from_secs(5400);
-        custom.access.alarm_duration = Duration::from_millis(2500);
-        custom.log.level = tracing::Level::TRACE;
-        custom.secrets.file = Some(PathBuf::from("/etc/doorguard/secrets.toml"));
-        let text = custom.to_toml();
-        assert!(text.contains("window = \"1h 30m\""), "{text}");
-        assert_eq!(Settings::parse(&text, Path::new("x")).unwrap(), custom);
-    }
-
-    #[test]
-    fn toml_strings_escape() {
-        assert_eq!(toml_string("a\"b\\c\u{1b}"), "\"a\\\"b\\\\c\\u001B\"");
     }
 }

@@ -410,18 +410,14 @@ fn a_file_that_is_not_utf8_is_reported_at_the_bad_byte() {
 }
 
 #[test]
-fn the_shipped_example_parses_and_round_trips() {
+fn the_shipped_example_parses_to_the_defaults() {
     let file = config_file(DEFAULT_CONFIG);
     let settings = Settings::load(&file.path, true).unwrap();
     assert_eq!(settings, Settings::defaults());
     assert_eq!(settings.access, Policy::default());
     assert_eq!(settings.security.kdf, KdfParams::OWASP_MINIMUM);
 
-    // The effective configuration, written out and read back, is the same.
-    let again = config_file(&settings.to_toml());
-    assert_eq!(Settings::load(&again.path, true).unwrap(), settings);
-
-    // A customised configuration survives the round trip too.
+    // A customised file keeps escapes and overrides only what it names.
     let custom = config_file(
         "[kiosk]\nname = \"Lab \\\"B\\\"\"\n[lockout]\nmax = \"2h 30m\"\nalarm = \"0s\"\n\
          [secrets]\nfile = \"/etc/doorguard/secrets.toml\"\n",
@@ -432,8 +428,9 @@ fn the_shipped_example_parses_and_round_trips() {
         settings.secrets.file.as_deref(),
         Some(Path::new("/etc/doorguard/secrets.toml"))
     );
-    let again = config_file(&settings.to_toml());
-    assert_eq!(Settings::load(&again.path, true).unwrap(), settings);
+    assert_eq!(settings.access.lockout_max, Duration::from_secs(9000));
+    assert_eq!(settings.access.alarm_duration, Duration::ZERO);
+    assert_eq!(settings.access.window, Policy::default().window);
 }
 
 // ---- secrets ----

@@ -99,6 +99,7 @@ fn sigkill_during_enrollment_leaves_a_consistent_database() {
     let batch_time = started.elapsed().as_millis().max(50) as u64;
     let mut done = 1;
     let mut kills = 0;
+    let mut interrupted = 0;
     while done < PEOPLE / BATCH {
         let csv = batch_csv(&k, done);
         let mut child = k
@@ -121,6 +122,8 @@ fn sigkill_during_enrollment_leaves_a_consistent_database() {
             let names = check(&k);
             if names.contains(&format!("Person {:04}", done * BATCH)) {
                 done += 1; // it had committed before the kill
+            } else {
+                interrupted += 1; // killed before its commit: retried
             }
         } else {
             let out = child.wait_with_output().unwrap();
@@ -129,6 +132,11 @@ fn sigkill_during_enrollment_leaves_a_consistent_database() {
         }
     }
     assert_eq!(kills, KILLS);
+    println!("{interrupted} of {KILLS} kills landed before the batch committed");
+    assert!(
+        interrupted > 0,
+        "no kill interrupted an import; the test proved nothing"
+    );
     let names = check(&k);
     assert_eq!(names.len(), PEOPLE);
 }

@@ -23,6 +23,14 @@ fn three_wrong_pins(store: &mut Store, at: chrono::DateTime<Utc>) {
     assert!(!machine.keypad_open(at + chrono::TimeDelta::seconds(2)));
 }
 
+/// Opens the store and restores the access rules from it, as a restarted kiosk does.
+fn restored(k: &Kiosk, policy: Policy) -> (Store, AccessMachine) {
+    let store = Store::open(&k.db).unwrap();
+    let snapshot = store.access_snapshot().unwrap().expect("state was saved");
+    let machine = AccessMachine::restore(policy, snapshot, Utc::now());
+    (store, machine)
+}
+
 #[test]
 fn a_lockout_survives_reopening_the_store_with_its_remaining_time() {
     let (k, _) = Kiosk::initialized();
@@ -77,12 +85,7 @@ fn unlock_clears_a_lockout_with_the_passphrase_or_the_recovery_code() {
             "{how}: {}",
             stdout(&out)
         );
-        let store = Store::open(&k.db).unwrap();
-        let machine = AccessMachine::restore(
-            Policy::default(),
-            store.access_snapshot().unwrap().unwrap(),
-            Utc::now(),
-        );
+        let (_, machine) = restored(&k, Policy::default());
         assert!(
             machine.keypad_open(Utc::now()),
             "{how}: the keypad is open again"
@@ -94,12 +97,7 @@ fn unlock_clears_a_lockout_with_the_passphrase_or_the_recovery_code() {
     three_wrong_pins(&mut Store::open(&k.db).unwrap(), Utc::now());
     let out = k.run(&["unlock", "--recovery-code-file", wrong.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let store = Store::open(&k.db).unwrap();
-    let machine = AccessMachine::restore(
-        Policy::default(),
-        store.access_snapshot().unwrap().unwrap(),
-        Utc::now(),
-    );
+    let (_, machine) = restored(&k, Policy::default());
     assert!(
         !machine.keypad_open(Utc::now()),
         "a wrong code clears nothing"
@@ -138,12 +136,7 @@ fn a_hard_lock_needs_the_recovery_code_or_an_admin() {
         "{}",
         stdout(&out)
     );
-    let store = Store::open(&k.db).unwrap();
-    let machine = AccessMachine::restore(
-        policy,
-        store.access_snapshot().unwrap().unwrap(),
-        Utc::now(),
-    );
+    let (store, machine) = restored(&k, policy);
     assert!(!machine.is_hard_locked());
     assert!(
         store

@@ -198,8 +198,8 @@ pub(super) fn run(ctx: &Context, cmd: UsersCommand) -> Result<(), CliError> {
                 Some(path) => {
                     write_private(&path, text.as_bytes())?;
                     eprintln!(
-                        "Exported {} people to {} (plaintext: keep it safe).",
-                        people.len(),
+                        "Exported {} to {} (plaintext: keep it safe).",
+                        count(people.len()),
                         path.display()
                     );
                 }
@@ -210,7 +210,7 @@ pub(super) fn run(ctx: &Context, cmd: UsersCommand) -> Result<(), CliError> {
                 "people_exported",
                 None,
                 session.admin(),
-                &format!("{} people", people.len()),
+                &count(people.len()),
             )?;
         }
         UsersCommand::Import { auth, file } => import(&mut store, &auth, &file)?,
@@ -295,7 +295,7 @@ fn print_table(people: &[Person]) {
             extras.join(", ")
         );
     }
-    println!("{} people", people.len());
+    println!("{}", count(people.len()));
 }
 
 fn print_person(p: &Person) {
@@ -538,7 +538,7 @@ fn import(store: &mut crate::store::Store, auth: &AuthArgs, file: &Path) -> Resu
         .collect();
     match store.add_people(&session, &people, Utc::now()) {
         Ok(ids) => {
-            println!("Imported {} people from {}.", ids.len(), file.display());
+            println!("Imported {} from {}.", count(ids.len()), file.display());
             Ok(())
         }
         Err(StoreError::InBatch { index, source }) => {
@@ -590,4 +590,12 @@ fn hash_rows(
         out.extend(part.map_err(StoreError::from)?);
     }
     Ok(out)
+}
+
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 person".into()
+    } else {
+        format!("{n} people")
+    }
 }

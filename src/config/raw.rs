@@ -126,10 +126,6 @@ pub(crate) struct RawSecrets {
 
 impl RawConfig {
     /// The typed settings. Infallible: every value was checked during the walk.
-    #[allow(
-        clippy::needless_update,
-        reason = "access::Policy is being extended; new fields keep their default until they get a key"
-    )]
     pub(crate) fn resolve(self) -> Settings {
         let RawConfig {
             kiosk,
@@ -167,9 +163,6 @@ impl RawConfig {
                 entry_window: door.entry_window.0,
                 held_open_after: door.held_open_after.0,
                 exit_during_lockout: door.exit_button_during_lockout,
-                // Policy fields that have no configuration key yet keep their built-in
-                // value until a key (and its default in the example file) is added.
-                ..Policy::default()
             },
             log: LogSettings { level: log.level.0 },
             secrets: SecretsSettings {
