@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{ConfigError, DEFAULT_CONFIG, DEFAULT_PATH, Settings};
+use crate::config::{ConfigError, DEFAULT_CONFIG, DEFAULT_PATH, Secrets, Settings};
 use crate::store::{Store, StoreError};
 
 /// doorguard: a touchscreen door access kiosk.
@@ -62,12 +62,6 @@ pub enum Command {
     Unlock {
         #[command(flatten)]
         auth: AuthArgs,
-        /// Use the recovery code in this file instead of a passphrase.
-        #[arg(long, value_name = "FILE", conflicts_with = "passphrase_file")]
-        recovery_code_file: Option<PathBuf>,
-        /// Ask for the recovery code on the terminal instead of a passphrase.
-        #[arg(long, conflicts_with_all = ["passphrase_file", "recovery_code_file"])]
-        recovery: bool,
     },
     /// Change an administrator's passphrase (the data key is re-wrapped, nothing is
     /// re-encrypted). With the recovery code it resets a forgotten passphrase.
@@ -77,13 +71,6 @@ pub enum Command {
         /// Read the new passphrase from this file instead of asking twice.
         #[arg(long, value_name = "FILE")]
         new_passphrase_file: Option<PathBuf>,
-        /// Prove who you are with the recovery code in this file instead of the
-        /// current passphrase.
-        #[arg(long, value_name = "FILE", conflicts_with = "passphrase_file")]
-        recovery_code_file: Option<PathBuf>,
-        /// Ask for the recovery code on the terminal instead of the current passphrase.
-        #[arg(long, conflicts_with_all = ["passphrase_file", "recovery_code_file"])]
-        recovery: bool,
     },
     /// Write a consistent copy of the database (safe while the kiosk runs).
     Backup {
@@ -110,6 +97,19 @@ pub struct AuthArgs {
     /// Read the administrator passphrase from this file instead of the terminal.
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+    /// Prove who you are with the recovery code in this file instead of a passphrase.
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_file")]
+    pub recovery_code_file: Option<PathBuf>,
+    /// Ask for the recovery code on the terminal instead of a passphrase.
+    #[arg(long, conflicts_with_all = ["passphrase_file", "recovery_code_file"])]
+    pub recovery: bool,
+}
+
+impl AuthArgs {
+    /// True when the recovery code, not a passphrase, proves who the user is.
+    pub fn uses_recovery(&self) -> bool {
+        self.recovery || self.recovery_code_file.is_some()
+    }
 }
 
 /// Why a command failed. Never carries a secret.
@@ -125,13 +125,19 @@ pub enum CliError {
     #[error("{0}")]
     Input(String),
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// What the system said.
         source: std::io::Error,
     },
+    /// Some rows failed their integrity check (each named); the others were shown.
+    #[error("{0}")]
+    Damaged(String),
+    /// Output could not be produced.
+    #[error("{0}")]
+    Output(String),
     /// A command that exists but is not built yet.
     #[error("{0}")]
     NotYet(&'static str),
@@ -226,6 +232,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 Some(path) => println!("{}: configuration OK", path.display()),
                 None => println!("{DEFAULT_PATH}: not found; the shipped defaults apply"),
             }
+            let secrets = Secrets::load(&ctx.settings.secrets)?;
+            let names: Vec<&str> = secrets.names().collect();
+            if names.is_empty() {
+                println!("secrets: none set");
+            } else {
+                println!("secrets set: {}", names.join(", "));
+            }
             Ok(())
         }
         Command::Run => admin::run_placeholder(&ctx),
@@ -234,23 +247,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             passphrase_file,
         } => admin::init(&ctx, &admin, passphrase_file.as_deref()),
         Command::Users(cmd) => users::run(&ctx, cmd),
-        Command::Unlock {
-            auth,
-            recovery_code_file,
-            recovery,
-        } => admin::unlock(&ctx, &auth, recovery_code_file.as_deref(), recovery),
+        Command::Unlock { auth } => admin::unlock(&ctx, &auth),
         Command::Passwd {
             auth,
             new_passphrase_file,
-            recovery_code_file,
-            recovery,
-        } => admin::passwd(
-            &ctx,
-            &auth,
-            new_passphrase_file.as_deref(),
-            recovery_code_file.as_deref(),
-            recovery,
-        ),
+        } => admin::passwd(&ctx, &auth, new_passphrase_file.as_deref()),
         Command::Backup { path } => admin::backup(&ctx, &path),
         Command::Audit { limit, json } => admin::audit(&ctx, limit, json),
     }

@@ -1,5 +1,6 @@
 //! The `doorguard` binary: parses the command line, runs it, and turns an error into a
-//! message on stderr and an exit code. Everything else lives in the library.
+//! message on stderr and an exit code. Everything else lives in the library, whose
+//! typed errors already say what failed and why (so no `anyhow` chain is needed).
 
 use std::process::ExitCode;
 
@@ -10,10 +11,9 @@ fn main() -> ExitCode {
     match doorguard::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let code = err.exit_code();
-            let report = anyhow::Error::new(err);
-            eprintln!("error: {report:#}");
-            ExitCode::from(code)
+            // Every message already carries its cause, so the chain is not printed again.
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code())
         }
     }
 }

@@ -195,28 +195,10 @@ impl Store {
         &self.path
     }
 
-    /// The schema version (`PRAGMA user_version`).
-    pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
-    }
-
-    /// Runs SQLite's own consistency check; `Ok(())` when it answers "ok".
-    pub fn integrity_check(&self) -> Result<(), StoreError> {
-        let answer: String = self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        if answer == "ok" {
-            Ok(())
-        } else {
-            Err(StoreError::Corrupt(answer))
-        }
-    }
-
     /// Writes a consistent copy of the database to `dest` with SQLite's online
-    /// backup (the kiosk may keep running). The copy appears under its name only when
-    /// complete.
+    /// backup (the kiosk may keep running). The copy is private to its owner from its
+    /// first byte, appears under its name only when complete, and never replaces an
+    /// existing file.
     pub fn backup(&self, dest: &Path) -> Result<(), StoreError> {
         let fail = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Backup {
             path: dest.to_owned(),
@@ -226,11 +208,20 @@ impl Store {
         partial.push(".partial");
         let partial = PathBuf::from(partial);
         let _ = std::fs::remove_file(&partial);
-        self.conn
+        create_private(&partial).map_err(|e| fail(Box::new(e)))?;
+        let copied = self
+            .conn
             .backup(rusqlite::MAIN_DB, &partial, None)
-            .map_err(|e| fail(Box::new(e)))?;
-        restrict_to_owner(&partial);
-        std::fs::rename(&partial, dest).map_err(|e| fail(Box::new(e)))?;
+            .map_err(|e| fail(Box::new(e)))
+            // A hard link fails when `dest` exists, unlike a rename.
+            .and_then(|()| std::fs::hard_link(&partial, dest).map_err(|e| fail(Box::new(e))));
+        let _ = std::fs::remove_file(&partial);
+        copied?;
+        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| fail(Box::new(e)))?;
+        }
         Ok(())
     }
 
@@ -241,6 +232,15 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
+}
+
+/// Creates an empty file readable and writable by its owner only.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
 }
 
 #[cfg(unix)]

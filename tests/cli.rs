@@ -205,9 +205,14 @@ fn tampered_or_swapped_details_give_an_integrity_error_naming_the_row() {
         err.contains("person 2") && err.contains("email") && err.contains("integrity"),
         "{err}"
     );
+    let shown = stdout(&out);
     assert!(
-        !stdout(&out).contains("zelda.quux"),
-        "no garbage or foreign data is printed"
+        shown.contains("Zelda Quux"),
+        "the intact row is still shown: {shown}"
+    );
+    assert!(
+        !shown.contains("Bob Stone") && shown.matches("zelda.quux").count() == 1,
+        "the damaged row is not shown, with or without the foreign e-mail: {shown}"
     );
 
     // Restore it, then flip one byte of person 1's name.
@@ -228,10 +233,12 @@ fn tampered_or_swapped_details_give_an_integrity_error_naming_the_row() {
         k.passphrase_arg(),
     ]);
     let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1));
     assert!(
         err.contains("person 1") && err.contains("name") && err.contains("integrity"),
         "{err}"
     );
+    assert_eq!(stdout(&out), "", "nothing of the damaged row is printed");
 }
 
 #[test]
@@ -418,6 +425,16 @@ fn backup_is_a_working_copy() {
         .output()
         .unwrap();
     assert!(stdout(&out).contains("Zelda Quux"), "{}", stderr(&out));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the backup holds wrapped keys: owner only"
+        );
+    }
     let again = k.run(&["backup", copy.to_str().unwrap()]);
     assert_eq!(
         again.status.code(),

@@ -20,7 +20,12 @@ fn every_command_refuses_a_bad_config_with_its_position() {
         vec!["init", "--admin", "alice"],
         vec!["backup", "/tmp/never-written.db"],
         vec!["unlock"],
+        vec!["passwd"],
         vec!["run"],
+        vec!["users", "add", "--name", "Zelda Quux"],
+        vec!["users", "show", "1"],
+        vec!["users", "export"],
+        vec!["users", "import", "people.csv"],
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_doorguard"))
             .args(&args)

@@ -76,6 +76,35 @@ fn check(k: &Kiosk) -> BTreeSet<String> {
     names
 }
 
+/// The WAL's size and modification time, or `None` while it does not exist.
+fn wal_state(k: &Kiosk) -> Option<(u64, std::time::SystemTime)> {
+    let meta = std::fs::metadata(k.db.with_extension("db-wal")).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
+/// Waits until the importer starts writing its transaction to the WAL (SQLite writes
+/// the pages at commit), then lets up to `jitter_us` pass. False if it exited first.
+fn wait_for_commit(
+    k: &Kiosk,
+    child: &mut std::process::Child,
+    before: Option<(u64, std::time::SystemTime)>,
+    jitter_us: u64,
+) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let now = wal_state(k);
+        if now.is_some_and(|(len, _)| len > 0) && now != before {
+            std::thread::sleep(Duration::from_micros(jitter_us));
+            return true;
+        }
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    false
+}
+
 #[test]
 fn sigkill_during_enrollment_leaves_a_consistent_database() {
     let (k, _) = Kiosk::initialized();
@@ -98,10 +127,10 @@ fn sigkill_during_enrollment_leaves_a_consistent_database() {
     ]);
     let batch_time = started.elapsed().as_millis().max(50) as u64;
     let mut done = 1;
-    let mut kills = 0;
-    let mut interrupted = 0;
+    let (mut kills, mut at_commit, mut interrupted) = (0, 0, 0);
     while done < PEOPLE / BATCH {
         let csv = batch_csv(&k, done);
+        let before = wal_state(&k);
         let mut child = k
             .command(&[
                 "users",
@@ -115,7 +144,13 @@ fn sigkill_during_enrollment_leaves_a_consistent_database() {
             .spawn()
             .unwrap();
         if kills < KILLS {
-            std::thread::sleep(Duration::from_millis(rng.below(batch_time * 11 / 10)));
+            // Half the kills at a random moment of the whole run (start-up, Argon2id,
+            // writing), half the moment the commit starts reaching the WAL.
+            if kills % 2 == 0 {
+                std::thread::sleep(Duration::from_millis(rng.below(batch_time * 11 / 10)));
+            } else if wait_for_commit(&k, &mut child, before, rng.below(3000)) {
+                at_commit += 1;
+            }
             let _ = child.kill(); // SIGKILL
             let _ = child.wait();
             kills += 1;
@@ -132,10 +167,16 @@ fn sigkill_during_enrollment_leaves_a_consistent_database() {
         }
     }
     assert_eq!(kills, KILLS);
-    println!("{interrupted} of {KILLS} kills landed before the batch committed");
+    println!(
+        "{interrupted} of {KILLS} kills landed before the commit; {at_commit} while it was being written"
+    );
     assert!(
         interrupted > 0,
         "no kill interrupted an import; the test proved nothing"
+    );
+    assert!(
+        at_commit > 0,
+        "no kill landed while a commit was being written"
     );
     let names = check(&k);
     assert_eq!(names.len(), PEOPLE);

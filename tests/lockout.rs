@@ -146,3 +146,49 @@ fn a_hard_lock_needs_the_recovery_code_or_an_admin() {
             .any(|e| e.kind == "lockout_cleared")
     );
 }
+
+#[test]
+fn wrong_passphrases_at_the_shell_count_as_failed_attempts() {
+    let (k, _) = Kiosk::initialized();
+    let wrong = k.file("wrong", "not the passphrase\n");
+    for _ in 0..3 {
+        let out = k.run(&["audit", "--limit", "1"]);
+        assert!(out.status.success());
+        let out = k.run(&[
+            "users",
+            "list",
+            "--passphrase-file",
+            wrong.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    }
+    let (store, machine) = restored(&k, Policy::default());
+    assert!(
+        !machine.keypad_open(Utc::now()),
+        "three wrong passphrases lock the kiosk out"
+    );
+    let kinds: Vec<String> = store
+        .recent_audit(10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(kinds.iter().any(|k| k == "lockout_started"), "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "admin_login_failed").count(),
+        3,
+        "{kinds:?}"
+    );
+    drop(store);
+    let conn = rusqlite::Connection::open(&k.db).unwrap();
+    let alert: (String, i64) = conn
+        .query_row("SELECT kind, attempts FROM alerts", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        alert,
+        ("lockout".to_string(), 3),
+        "the lockout alert is in the outbox"
+    );
+}

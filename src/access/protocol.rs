@@ -183,7 +183,7 @@ pub enum Screen {
 }
 
 /// An alert for the owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     /// What happened.
     pub kind: AlertKind,

@@ -6,47 +6,31 @@ use std::path::Path;
 use chrono::{Local, Utc};
 
 use super::{AuthArgs, CliError, Context, secrets};
-use crate::access::{AccessMachine, Clearer, Event};
+use crate::access::{AccessMachine, Clearer, Credential, Event};
 use crate::store::{AdminSession, Store, StoreError};
 
-/// Asks for the passphrase and opens an admin session. A wrong passphrase is written to
-/// the audit log before the refusal.
-pub(super) fn authenticate(store: &mut Store, auth: &AuthArgs) -> Result<AdminSession, CliError> {
-    let admin = store.resolve_admin(auth.admin.as_deref())?;
-    let passphrase = secrets::passphrase(
-        auth.passphrase_file.as_deref(),
-        "Administrator passphrase: ",
-    )?;
-    match store.unlock(admin, &passphrase) {
-        Err(StoreError::WrongPassphrase) => {
-            store.audit(
-                Utc::now(),
-                "cli_login_failed",
-                None,
-                Some(admin),
-                "wrong passphrase at the command line",
-            )?;
-            Err(StoreError::WrongPassphrase.into())
-        }
-        other => Ok(other?),
-    }
-}
-
-fn authenticate_with_recovery(
+/// Asks for the passphrase (or the recovery code) and opens an admin session. A wrong
+/// one counts as a failed attempt of the kiosk, like one typed at the door: it is
+/// audited and can start a lockout (the shell can still clear it).
+pub(super) fn authenticate(
+    ctx: &Context,
     store: &mut Store,
-    file: Option<&Path>,
+    auth: &AuthArgs,
 ) -> Result<AdminSession, CliError> {
-    let code = secrets::recovery_code(file)?;
-    match store.unlock_with_recovery(&code) {
-        Err(StoreError::WrongRecoveryCode) => {
-            store.audit(
-                Utc::now(),
-                "cli_recovery_failed",
-                None,
-                None,
-                "wrong recovery code at the command line",
-            )?;
-            Err(StoreError::WrongRecoveryCode.into())
+    let (opened, via) = if auth.uses_recovery() {
+        let code = secrets::recovery_code(auth.recovery_code_file.as_deref())?;
+        (store.unlock_with_recovery(&code), Credential::RecoveryCode)
+    } else {
+        let admin = store.resolve_admin(auth.admin.as_deref())?;
+        let prompt = "Administrator passphrase: ";
+        let passphrase = secrets::passphrase(auth.passphrase_file.as_deref(), prompt)?;
+        (store.unlock(admin, &passphrase), Credential::Passphrase)
+    };
+    match opened {
+        Err(e @ (StoreError::WrongPassphrase | StoreError::WrongRecoveryCode)) => {
+            let event = Event::AdminLoginFailed { via };
+            store.apply_access_event(&ctx.settings.access, event, Utc::now())?;
+            Err(e.into())
         }
         other => Ok(other?),
     }
@@ -96,42 +80,30 @@ pub(super) fn init(
     Ok(())
 }
 
-pub(super) fn unlock(
-    ctx: &Context,
-    auth: &AuthArgs,
-    recovery_file: Option<&Path>,
-    recovery: bool,
-) -> Result<(), CliError> {
+pub(super) fn unlock(ctx: &Context, auth: &AuthArgs) -> Result<(), CliError> {
     let mut store = ctx.open_initialized()?;
-    let session = if recovery || recovery_file.is_some() {
-        authenticate_with_recovery(&mut store, recovery_file)?
-    } else {
-        authenticate(&mut store, auth)?
-    };
+    let session = authenticate(ctx, &mut store, auth)?;
     let now = Utc::now();
-    let Some(snapshot) = store.access_snapshot()? else {
-        println!("No lockout is in force.");
-        return Ok(());
-    };
-    let mut machine = AccessMachine::restore(ctx.settings.access.clone(), snapshot, now);
-    let was_hard = machine.is_hard_locked();
-    let remaining = machine.lockout_remaining(now);
-    if !was_hard && remaining.is_none() {
+    let policy = &ctx.settings.access;
+    let before = store
+        .access_snapshot()?
+        .map(|snapshot| AccessMachine::restore(policy.clone(), snapshot, now));
+    let (hard, remaining) = before.as_ref().map_or((false, None), |m| {
+        (m.is_hard_locked(), m.lockout_remaining(now))
+    });
+    if !hard && remaining.is_none() {
         println!("No lockout is in force.");
         return Ok(());
     }
     let by = session
         .admin()
         .map_or(Clearer::RecoveryCode, Clearer::Admin);
-    let commands = machine.handle(Event::ClearLockout { by }, now);
-    store.record_access_outcome(&machine, &commands, now)?;
-    match (was_hard, remaining) {
-        (true, _) => println!("Hard lock cleared; the keypad accepts PINs again."),
-        (false, Some(left)) => println!(
-            "Lockout cleared ({}s were left); the keypad accepts PINs again.",
-            left.as_secs()
-        ),
-        (false, None) => {}
+    store.apply_access_event(policy, Event::ClearLockout { by }, now)?;
+    if hard {
+        println!("Hard lock cleared; the keypad accepts PINs again.");
+    } else if let Some(left) = remaining {
+        let left = left.as_secs();
+        println!("Lockout cleared ({left}s were left); the keypad accepts PINs again.");
     }
     Ok(())
 }
@@ -140,16 +112,10 @@ pub(super) fn passwd(
     ctx: &Context,
     auth: &AuthArgs,
     new_file: Option<&Path>,
-    recovery_file: Option<&Path>,
-    recovery: bool,
 ) -> Result<(), CliError> {
     let mut store = ctx.open_initialized()?;
     let admin = store.resolve_admin(auth.admin.as_deref())?;
-    let session = if recovery || recovery_file.is_some() {
-        authenticate_with_recovery(&mut store, recovery_file)?
-    } else {
-        authenticate(&mut store, auth)?
-    };
+    let session = authenticate(ctx, &mut store, auth)?;
     let new = secrets::new_passphrase(new_file, "--new-passphrase-file")?;
     store.change_passphrase(&session, admin, &new, ctx.settings.security.kdf, Utc::now())?;
     println!("Passphrase changed. The old one no longer opens the kiosk.");
@@ -164,6 +130,7 @@ pub(super) fn backup(ctx: &Context, dest: &Path) -> Result<(), CliError> {
             dest.display()
         )));
     }
+    // The check above gives a clear message; `backup` itself never replaces a file.
     store.backup(dest)?;
     println!(
         "Backup written to {} (personal details stay encrypted in it).",
@@ -176,8 +143,8 @@ pub(super) fn audit(ctx: &Context, limit: usize, json: bool) -> Result<(), CliEr
     let store = ctx.open_initialized()?;
     let entries = store.recent_audit(limit)?;
     if json {
-        let text =
-            serde_json::to_string_pretty(&entries).map_err(|e| CliError::Input(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&entries)
+            .map_err(|e| CliError::Output(format!("cannot write JSON: {e}")))?;
         println!("{text}");
         return Ok(());
     }

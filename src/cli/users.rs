@@ -14,7 +14,7 @@ use super::admin::authenticate;
 use super::{AuthArgs, CliError, Context, secrets};
 use crate::ids::PersonId;
 use crate::person::{Field, FieldError, PersonDetails, check_photo};
-use crate::store::{NewPerson, Person, StoreError};
+use crate::store::{NewPerson, Person, Store, StoreError};
 use crate::vault::{Pin, PinHash, PinHasher};
 
 /// `users` subcommands.
@@ -132,8 +132,11 @@ pub(super) fn run(ctx: &Context, cmd: UsersCommand) -> Result<(), CliError> {
             let details =
                 PersonDetails::new(&name, email.as_deref(), phone.as_deref(), notes.as_deref())
                     .map_err(|errs| field_errors("", &errs))?;
-            let photo = photo.map(|p| read_photo(&p)).transpose()?;
-            let session = authenticate(&mut store, &auth)?;
+            let photo = photo
+                .map(|p| read_photo(&p))
+                .transpose()?
+                .map(Zeroizing::new);
+            let session = authenticate(ctx, &mut store, &auth)?;
             let pin = secrets::new_pin(pin_file.as_deref(), "PIN (6-8 digits): ", "--pin-file")?;
             let duress = duress_pin_file
                 .as_deref()
@@ -154,20 +157,21 @@ pub(super) fn run(ctx: &Context, cmd: UsersCommand) -> Result<(), CliError> {
             println!("Enrolled {name:?} as {id}.");
         }
         UsersCommand::List { auth, json } => {
-            let session = authenticate(&mut store, &auth)?;
-            let people = store.people(&session)?;
+            let session = authenticate(ctx, &mut store, &auth)?;
+            let (people, damaged) = split_damaged(store.people(&session)?);
             if json {
                 println!("{}", to_json(&people)?.as_str());
             } else {
                 print_table(&people);
             }
+            damaged_rows(damaged)?;
         }
         UsersCommand::Show {
             auth,
             id,
             photo_out,
         } => {
-            let session = authenticate(&mut store, &auth)?;
+            let session = authenticate(ctx, &mut store, &auth)?;
             let person = store.person(&session, PersonId(id))?;
             print_person(&person);
             if let Some(out) = photo_out {
@@ -180,16 +184,28 @@ pub(super) fn run(ctx: &Context, cmd: UsersCommand) -> Result<(), CliError> {
                 }
             }
         }
-        UsersCommand::Disable { auth, id } => set_enabled(&mut store, &auth, PersonId(id), false)?,
-        UsersCommand::Enable { auth, id } => set_enabled(&mut store, &auth, PersonId(id), true)?,
+        UsersCommand::Disable { auth, id } => {
+            set_enabled(ctx, &mut store, &auth, PersonId(id), false)?
+        }
+        UsersCommand::Enable { auth, id } => {
+            set_enabled(ctx, &mut store, &auth, PersonId(id), true)?
+        }
         UsersCommand::Delete { auth, id } => {
-            let session = authenticate(&mut store, &auth)?;
+            let session = authenticate(ctx, &mut store, &auth)?;
             store.delete_person(&session, PersonId(id), now)?;
             println!("Deleted {}.", PersonId(id));
         }
         UsersCommand::Export { auth, format, out } => {
-            let session = authenticate(&mut store, &auth)?;
-            let people = store.people(&session)?;
+            let session = authenticate(ctx, &mut store, &auth)?;
+            let (people, damaged) = split_damaged(store.people(&session)?);
+            // Audited before any plaintext leaves the kiosk.
+            store.audit(
+                now,
+                "people_exported",
+                None,
+                session.admin(),
+                &count(people.len()),
+            )?;
             let text = match format {
                 Format::Csv => to_csv(&people)?,
                 Format::Json => to_json(&people)?,
@@ -205,29 +221,46 @@ pub(super) fn run(ctx: &Context, cmd: UsersCommand) -> Result<(), CliError> {
                 }
                 None => print!("{}", text.as_str()),
             }
-            store.audit(
-                now,
-                "people_exported",
-                None,
-                session.admin(),
-                &count(people.len()),
-            )?;
+            damaged_rows(damaged)?;
         }
-        UsersCommand::Import { auth, file } => import(&mut store, &auth, &file)?,
+        UsersCommand::Import { auth, file } => import(ctx, &mut store, &auth, &file)?,
     }
     Ok(())
 }
 
 fn set_enabled(
-    store: &mut crate::store::Store,
+    ctx: &Context,
+    store: &mut Store,
     auth: &AuthArgs,
     id: PersonId,
     enabled: bool,
 ) -> Result<(), CliError> {
-    let session = authenticate(store, auth)?;
+    let session = authenticate(ctx, store, auth)?;
     store.set_enabled(&session, id, enabled, Utc::now())?;
     println!("{} {}.", if enabled { "Enabled" } else { "Disabled" }, id);
     Ok(())
+}
+
+/// Separates the people that opened from the rows that failed their integrity check.
+fn split_damaged(rows: Vec<Result<Person, StoreError>>) -> (Vec<Person>, Vec<StoreError>) {
+    let (ok, bad): (Vec<_>, Vec<_>) = rows.into_iter().partition(Result::is_ok);
+    (
+        ok.into_iter().flatten().collect(),
+        bad.into_iter().filter_map(Result::err).collect(),
+    )
+}
+
+/// After the good rows were shown: fails naming every damaged row, if any.
+fn damaged_rows(damaged: Vec<StoreError>) -> Result<(), CliError> {
+    if damaged.is_empty() {
+        return Ok(());
+    }
+    let mut lines: Vec<String> = damaged.iter().map(ToString::to_string).collect();
+    lines.push(format!(
+        "{} could not be read; the others are shown",
+        count(damaged.len())
+    ));
+    Err(CliError::Damaged(lines.join("\n")))
 }
 
 fn field_errors(place: &str, errs: &[FieldError]) -> CliError {
@@ -353,7 +386,7 @@ fn to_json(people: &[Person]) -> Result<Zeroizing<String>, CliError> {
     let rows: Vec<ExportRow<'_>> = export_rows(people).collect();
     serde_json::to_string_pretty(&rows)
         .map(|s| Zeroizing::new(s + "\n"))
-        .map_err(|e| CliError::Input(format!("cannot write JSON: {e}")))
+        .map_err(|e| CliError::Output(format!("cannot write JSON: {e}")))
 }
 
 fn to_csv(people: &[Person]) -> Result<Zeroizing<String>, CliError> {
@@ -361,14 +394,14 @@ fn to_csv(people: &[Person]) -> Result<Zeroizing<String>, CliError> {
     for row in export_rows(people) {
         writer
             .serialize(row)
-            .map_err(|e| CliError::Input(format!("cannot write CSV: {e}")))?;
+            .map_err(|e| CliError::Output(format!("cannot write CSV: {e}")))?;
     }
     let bytes = writer
         .into_inner()
-        .map_err(|e| CliError::Input(format!("cannot write CSV: {e}")))?;
+        .map_err(|e| CliError::Output(format!("cannot write CSV: {e}")))?;
     String::from_utf8(bytes)
         .map(Zeroizing::new)
-        .map_err(|e| CliError::Input(format!("cannot write CSV: {e}")))
+        .map_err(|e| CliError::Output(format!("cannot write CSV: {e}")))
 }
 
 /// One CSV row, as typed.
@@ -502,9 +535,9 @@ fn csv_problem(e: &csv::Error) -> String {
     }
 }
 
-fn import(store: &mut crate::store::Store, auth: &AuthArgs, file: &Path) -> Result<(), CliError> {
+fn import(ctx: &Context, store: &mut Store, auth: &AuthArgs, file: &Path) -> Result<(), CliError> {
     let rows = read_import(file)?;
-    let session = authenticate(store, auth)?;
+    let session = authenticate(ctx, store, auth)?;
     let hasher = store.pin_hasher()?;
     let hashed = hash_rows(&hasher, &rows)?;
     let mut seen: HashMap<[u8; 32], u64> = HashMap::new();
@@ -562,34 +595,28 @@ fn hash_rows(
     hasher: &PinHasher,
     rows: &[Checked],
 ) -> Result<Vec<(PinHash, Option<PinHash>)>, CliError> {
+    let hash_one = |r: &Checked| -> Result<_, CliError> {
+        let hash = |pin| hasher.hash(pin).map_err(|e| CliError::Store(e.into()));
+        Ok((hash(&r.pin)?, r.duress.as_ref().map(hash).transpose()?))
+    };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = rows.len().div_ceil(workers).max(1);
-    let results: Vec<Result<Vec<_>, _>> = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let handles: Vec<_> = rows
             .chunks(chunk)
             .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|r| {
-                            Ok((
-                                hasher.hash(&r.pin)?,
-                                r.duress.as_ref().map(|d| hasher.hash(d)).transpose()?,
-                            ))
-                        })
-                        .collect::<Result<Vec<_>, crate::vault::VaultError>>()
-                })
+                scope.spawn(move || part.iter().map(hash_one).collect::<Result<Vec<_>, _>>())
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(Err(crate::vault::VaultError::Format)))
-            .collect()
-    });
-    let mut out = Vec::with_capacity(rows.len());
-    for part in results {
-        out.extend(part.map_err(StoreError::from)?);
-    }
-    Ok(out)
+        let mut out = Vec::with_capacity(rows.len());
+        for handle in handles {
+            let part = handle
+                .join()
+                .map_err(|_| CliError::Output("a PIN hashing thread failed".into()))??;
+            out.extend(part);
+        }
+        Ok(out)
+    })
 }
 
 fn count(n: usize) -> String {

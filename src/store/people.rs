@@ -17,7 +17,7 @@ pub struct NewPerson {
     /// Validated details.
     pub details: PersonDetails,
     /// Enrollment photo (JPEG), if one was taken.
-    pub photo: Option<Vec<u8>>,
+    pub photo: Option<Zeroizing<Vec<u8>>>,
     /// Hash of the person's PIN.
     pub pin: PinHash,
     /// Hash of the optional duress PIN.
@@ -116,7 +116,7 @@ fn insert_person(
             seal("email", d.email.as_deref().map(str::as_bytes))?,
             seal("phone", d.phone.as_deref().map(str::as_bytes))?,
             seal("notes", d.notes.as_deref().map(str::as_bytes))?,
-            seal("photo", person.photo.as_deref())?,
+            seal("photo", person.photo.as_deref().map(Vec::as_slice))?,
             id
         ],
     )?;
@@ -146,6 +146,24 @@ fn insert_pin(
         }
         other => other.map(drop).map_err(Into::into),
     }
+}
+
+fn decode_person(key: &DataKey, row: &rusqlite::Row<'_>) -> Result<Person, StoreError> {
+    let id: i64 = row.get(0)?;
+    let details = PersonDetails {
+        name: open_text(key, id, "name", &row.get::<_, Vec<u8>>(1)?)?,
+        email: open_optional(key, id, "email", row.get(2)?)?,
+        phone: open_optional(key, id, "phone", row.get(3)?)?,
+        notes: open_optional(key, id, "notes", row.get(4)?)?,
+    };
+    Ok(Person {
+        id: PersonId(id),
+        details,
+        has_photo: row.get(5)?,
+        enabled: row.get(6)?,
+        created_at: parse_db_time(&row.get::<_, String>(7)?)?,
+        has_duress: row.get(8)?,
+    })
 }
 
 impl Store {
@@ -191,43 +209,39 @@ impl Store {
         Ok(ids)
     }
 
-    /// Every person, details opened, in enrollment order.
-    pub fn people(&self, session: &AdminSession) -> Result<Vec<Person>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT p.id, p.name, p.email, p.phone, p.notes, p.photo IS NOT NULL, p.enabled, p.created_at,
-                    EXISTS (SELECT 1 FROM pins WHERE person_id = p.id AND kind = 'duress')
-             FROM people p ORDER BY p.id",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let id: i64 = row.get(0)?;
-            let key = session.key();
-            let details = PersonDetails {
-                name: open_text(key, id, "name", &row.get::<_, Vec<u8>>(1)?)?,
-                email: open_optional(key, id, "email", row.get(2)?)?,
-                phone: open_optional(key, id, "phone", row.get(3)?)?,
-                notes: open_optional(key, id, "notes", row.get(4)?)?,
-            };
-            out.push(Person {
-                id: PersonId(id),
-                details,
-                has_photo: row.get(5)?,
-                enabled: row.get(6)?,
-                created_at: parse_db_time(&row.get::<_, String>(7)?)?,
-                has_duress: row.get(8)?,
-            });
-        }
-        Ok(out)
+    /// Every person in enrollment order, each opened on its own: a row that fails its
+    /// integrity check is an `Err` naming it, and the others still open.
+    pub fn people(
+        &self,
+        session: &AdminSession,
+    ) -> Result<Vec<Result<Person, StoreError>>, StoreError> {
+        self.query_people(session, "", [])
     }
 
     /// One person, details opened.
     pub fn person(&self, session: &AdminSession, id: PersonId) -> Result<Person, StoreError> {
-        // The list query is cheap per row; reuse it to keep one decoding path.
-        self.people(session)?
-            .into_iter()
-            .find(|p| p.id == id)
-            .ok_or(StoreError::NoSuchPerson(id))
+        self.query_people(session, "WHERE p.id = ?1", [id.0])?
+            .pop()
+            .ok_or(StoreError::NoSuchPerson(id))?
+    }
+
+    fn query_people(
+        &self,
+        session: &AdminSession,
+        filter: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<Result<Person, StoreError>>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT p.id, p.name, p.email, p.phone, p.notes, p.photo IS NOT NULL, p.enabled, p.created_at,
+                    EXISTS (SELECT 1 FROM pins WHERE person_id = p.id AND kind = 'duress')
+             FROM people p {filter} ORDER BY p.id"
+        ))?;
+        let mut rows = stmt.query(params)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(decode_person(session.key(), row));
+        }
+        Ok(out)
     }
 
     /// The enrollment photo (JPEG), if any.
@@ -287,43 +301,6 @@ impl Store {
             return Err(StoreError::NoSuchPerson(id));
         }
         audit_in(&tx, now, "person_deleted", Some(id), session.admin(), "")?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Replaces a person's PIN (and duress PIN: `Some(None)` removes it).
-    pub fn set_pins(
-        &mut self,
-        session: &AdminSession,
-        id: PersonId,
-        pin: &PinHash,
-        duress: Option<Option<&PinHash>>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let tx = self.write()?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM people WHERE id = ?1)",
-            [id.0],
-            |r| r.get(0),
-        )?;
-        if !exists {
-            return Err(StoreError::NoSuchPerson(id));
-        }
-        tx.execute(
-            "DELETE FROM pins WHERE person_id = ?1 AND kind = 'normal'",
-            [id.0],
-        )?;
-        insert_pin(&tx, id.0, pin, "normal")?;
-        if let Some(duress) = duress {
-            tx.execute(
-                "DELETE FROM pins WHERE person_id = ?1 AND kind = 'duress'",
-                [id.0],
-            )?;
-            if let Some(hash) = duress {
-                insert_pin(&tx, id.0, hash, "duress")?;
-            }
-        }
-        audit_in(&tx, now, "pin_reset", Some(id), session.admin(), "")?;
         tx.commit()?;
         Ok(())
     }
