@@ -66,6 +66,9 @@ pub use diagnostics::{ConfigError, Problem};
 pub use secrets::{CREDENTIALS_DIRECTORY, SECRET_NAMES, SecretValue, Secrets};
 
 use crate::access::Policy;
+use crate::hw::camera::CameraSettings;
+use crate::hw::gpio::GpioSettings;
+use crate::hw::speech::SpeechSettings;
 use crate::vault::KdfParams;
 
 /// The shipped example configuration: every key, its default, its unit and range.
@@ -76,7 +79,7 @@ pub const DEFAULT_CONFIG: &str = include_str!("../deploy/config.example.toml");
 pub const DEFAULT_PATH: &str = "/etc/doorguard/config.toml";
 
 /// The whole configuration, typed and checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// `[kiosk]`
     pub kiosk: KioskSettings,
@@ -86,6 +89,12 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// `[lockout]`, `[admin]` and `[door]`: the rules of the access state machine.
     pub access: Policy,
+    /// `[camera]`
+    pub camera: CameraSettings,
+    /// `[gpio]` and `[buzzer]`
+    pub gpio: GpioSettings,
+    /// `[speech]`
+    pub speech: SpeechSettings,
     /// `[log]`
     pub log: LogSettings,
     /// `[secrets]`

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod cli;
 pub mod config;
+pub mod hw;
 pub mod ids;
 pub mod person;
 pub mod store;

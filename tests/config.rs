@@ -594,3 +594,87 @@ fn a_bad_secrets_file_is_reported_without_its_values() {
         "{err}"
     );
 }
+
+// ---- devices ----
+
+#[test]
+fn device_settings_resolve_to_typed_values() {
+    use doorguard::hw::camera::CameraSource;
+    use doorguard::hw::gpio::{BuzzerKind, GpioBackend, InputLine, Level};
+    let file = config_file(
+        "[camera]\ndevice = \"sim:/srv/faces\"\n[gpio]\nbackend = \"sim\"\nrelay_open_level = \"low\"\n\
+         buzzer = \"pwm\"\nbuzzer_frequency = 3000\ntamper_pin = 0\n[buzzer]\nwrong = [200, 100, 200, 100, 200]\n\
+         [speech]\nwav = \"/usr/share/doorguard/warning.wav\"\n",
+    );
+    let s = Settings::load(&file.path, true).unwrap();
+    assert_eq!(
+        s.camera.source,
+        CameraSource::SimDir(PathBuf::from("/srv/faces"))
+    );
+    assert_eq!(s.gpio.backend, GpioBackend::Sim);
+    assert_eq!(s.gpio.relay_open_level, Level::Low);
+    assert_eq!(
+        s.gpio.buzzer,
+        BuzzerKind::Pwm {
+            frequency_hz: 3000.0
+        }
+    );
+    assert_eq!(s.gpio.tamper, None, "pin 0 means not wired");
+    assert_eq!(
+        s.gpio.door_contact,
+        Some(InputLine {
+            pin: 27,
+            active: Level::High
+        })
+    );
+    let ms: Vec<u128> = s
+        .gpio
+        .patterns
+        .wrong
+        .0
+        .iter()
+        .map(Duration::as_millis)
+        .collect();
+    assert_eq!(ms, [200, 100, 200, 100, 200]);
+    assert_eq!(
+        s.speech.wav.as_deref(),
+        Some(Path::new("/usr/share/doorguard/warning.wav"))
+    );
+
+    let defaults = Settings::defaults();
+    assert_eq!(
+        defaults.camera.source,
+        CameraSource::Device(PathBuf::from("/dev/video0"))
+    );
+    assert_eq!((defaults.camera.width, defaults.camera.height), (1280, 720));
+    assert_eq!(defaults.gpio.backend, GpioBackend::Rppal);
+    assert_eq!(defaults.speech.wav, None);
+    let sim = config_file("[camera]\ndevice = \"sim\"\n");
+    assert_eq!(
+        Settings::load(&sim.path, true).unwrap().camera.source,
+        CameraSource::Sim
+    );
+}
+
+#[test]
+fn bad_pins_and_patterns_are_reported_with_their_rule() {
+    let (err, _, _file) = load_err(
+        "[gpio]\nrelay_pin = 40\ntamper_pin = 1\n[buzzer]\nwrong = []\nlockout = [500, 3]\ndoor = \"long\"\n",
+    );
+    let found = seen(&err);
+    assert_eq!(found.len(), 5, "{err}");
+    assert_eq!(found[0].0, 2);
+    assert!(
+        found[0].2.contains("BCM GPIO number, 2 to 27, found 40"),
+        "{err}"
+    );
+    assert!(found[0].3.unwrap().contains("header pin"), "{err}");
+    assert!(
+        found[1].2.contains("0 (not wired) or 2 to 27, found 1"),
+        "{err}"
+    );
+    assert!(found[2].2.contains("1 to 20 steps, found 0"), "{err}");
+    assert!(found[3].2.contains("10 to 5000 ms, found 3"), "{err}");
+    assert!(found[4].2.contains("array of milliseconds"), "{err}");
+    assert!(found[4].3.unwrap().contains("[120, 80, 120]"), "{err}");
+}

@@ -17,6 +17,11 @@ use super::{
     KioskSettings, LogSettings, SecretsSettings, SecuritySettings, Settings, StorageSettings,
 };
 use crate::access::Policy;
+use crate::hw::camera::{CameraSettings, CameraSource};
+use crate::hw::gpio::{
+    BeepPattern, BuzzerKind, BuzzerPatterns, GpioBackend, GpioSettings, InputLine, Level,
+};
+use crate::hw::speech::SpeechSettings;
 use crate::vault::KdfParams;
 
 /// A humantime duration string ("30s", "5m", "1h 30m").
@@ -60,6 +65,10 @@ pub(crate) struct RawConfig {
     pub lockout: RawLockout,
     pub admin: RawAdmin,
     pub door: RawDoor,
+    pub camera: RawCamera,
+    pub gpio: RawGpio,
+    pub buzzer: RawBuzzer,
+    pub speech: RawSpeech,
     pub log: RawLog,
     pub secrets: RawSecrets,
 }
@@ -114,6 +123,97 @@ pub(crate) struct RawDoor {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct RawCamera {
+    pub device: String,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub pre_roll: HumanDuration,
+    pub burst: u32,
+    pub preview_fps: u32,
+    pub preview_width: u32,
+    pub jpeg_quality: u8,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGpio {
+    pub backend: Word,
+    pub relay_pin: u8,
+    pub relay_open_level: Word,
+    pub buzzer_pin: u8,
+    pub buzzer: Word,
+    pub buzzer_frequency: u32,
+    pub door_contact_pin: u8,
+    pub door_open_level: Word,
+    pub tamper_pin: u8,
+    pub tamper_active_level: Word,
+    pub exit_button_pin: u8,
+    pub exit_pressed_level: Word,
+    pub debounce: HumanDuration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBuzzer {
+    pub keypress: Vec<u64>,
+    pub wrong: Vec<u64>,
+    pub lockout: Vec<u64>,
+    pub door: Vec<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSpeech {
+    pub enabled: bool,
+    pub command: String,
+    pub voice: String,
+    pub speed: u32,
+    pub text: String,
+    pub wav: PathBuf,
+    pub timeout: HumanDuration,
+}
+
+/// A word from a fixed list (`Choice` in the schema), compared without case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Word(String);
+
+impl Word {
+    fn is(&self, word: &str) -> bool {
+        self.0.trim().eq_ignore_ascii_case(word)
+    }
+
+    fn level(&self) -> Level {
+        if self.is("low") {
+            Level::Low
+        } else {
+            Level::High
+        }
+    }
+}
+
+fn pattern(ms: Vec<u64>) -> BeepPattern {
+    BeepPattern(ms.into_iter().map(Duration::from_millis).collect())
+}
+
+fn input(pin: u8, active: &Word) -> Option<InputLine> {
+    (pin != 0).then(|| InputLine {
+        pin,
+        active: active.level(),
+    })
+}
+
+fn camera_source(device: &str) -> CameraSource {
+    match device.strip_prefix("sim") {
+        Some("") => CameraSource::Sim,
+        Some(rest) if rest.starts_with(':') => CameraSource::SimDir(PathBuf::from(&rest[1..])),
+        _ => CameraSource::Device(PathBuf::from(device)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RawLog {
     pub level: RawLevel,
 }
@@ -134,6 +234,10 @@ impl RawConfig {
             lockout,
             admin,
             door,
+            camera,
+            gpio,
+            buzzer,
+            speech,
             log,
             secrets,
         } = self;
@@ -163,6 +267,53 @@ impl RawConfig {
                 entry_window: door.entry_window.0,
                 held_open_after: door.held_open_after.0,
                 exit_during_lockout: door.exit_button_during_lockout,
+            },
+            camera: CameraSettings {
+                source: camera_source(&camera.device),
+                width: camera.width,
+                height: camera.height,
+                fps: camera.fps,
+                pre_roll: camera.pre_roll.0,
+                burst: camera.burst,
+                preview_fps: camera.preview_fps,
+                preview_width: camera.preview_width,
+                jpeg_quality: camera.jpeg_quality,
+            },
+            gpio: GpioSettings {
+                backend: if gpio.backend.is("sim") {
+                    GpioBackend::Sim
+                } else {
+                    GpioBackend::Rppal
+                },
+                relay_pin: gpio.relay_pin,
+                relay_open_level: gpio.relay_open_level.level(),
+                buzzer_pin: gpio.buzzer_pin,
+                buzzer: if gpio.buzzer.is("pwm") {
+                    BuzzerKind::Pwm {
+                        frequency_hz: f64::from(gpio.buzzer_frequency),
+                    }
+                } else {
+                    BuzzerKind::Active
+                },
+                patterns: BuzzerPatterns {
+                    keypress: pattern(buzzer.keypress),
+                    wrong: pattern(buzzer.wrong),
+                    lockout: pattern(buzzer.lockout),
+                    door: pattern(buzzer.door),
+                },
+                door_contact: input(gpio.door_contact_pin, &gpio.door_open_level),
+                tamper: input(gpio.tamper_pin, &gpio.tamper_active_level),
+                exit_button: input(gpio.exit_button_pin, &gpio.exit_pressed_level),
+                debounce: gpio.debounce.0,
+            },
+            speech: SpeechSettings {
+                enabled: speech.enabled,
+                command: speech.command,
+                voice: speech.voice,
+                speed: speech.speed,
+                text: speech.text,
+                wav: (!speech.wav.as_os_str().is_empty()).then_some(speech.wav),
+                timeout: speech.timeout.0,
             },
             log: LogSettings { level: log.level.0 },
             secrets: SecretsSettings {

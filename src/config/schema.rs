@@ -16,8 +16,16 @@ use crate::vault::KdfParams;
 
 /// The sections, in the order of the example file.
 pub(crate) const SECTIONS: &[&str] = &[
-    "kiosk", "storage", "security", "lockout", "admin", "door", "log", "secrets",
+    "kiosk", "storage", "security", "lockout", "admin", "door", "camera", "gpio", "buzzer",
+    "speech", "log", "secrets",
 ];
+
+/// The levels a GPIO line can have.
+pub(crate) const LEVELS: &[&str] = &["low", "high"];
+/// `gpio.backend`.
+pub(crate) const GPIO_BACKENDS: &[&str] = &["rppal", "sim"];
+/// `gpio.buzzer`.
+pub(crate) const BUZZER_KINDS: &[&str] = &["active", "pwm"];
 
 /// The log levels `log.level` accepts.
 pub(crate) const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
@@ -43,6 +51,10 @@ pub(crate) enum Kind {
     Bool,
     /// One of a fixed set of words (case-insensitive).
     Choice(&'static [&'static str]),
+    /// A buzzer pattern: 1 to 20 integers (milliseconds on, off, on, …), each 10 to 5000.
+    Pattern,
+    /// A BCM GPIO number 2 to 27, or 0 for "not wired" when `optional`.
+    Pin { optional: bool },
 }
 
 /// One key of one section.
@@ -189,6 +201,60 @@ pub(crate) const KEYS: &[KeySpec] = &[
         },
     ),
     key("door", "exit_button_during_lockout", Kind::Bool),
+    key("camera", "device", Kind::Path { optional: false }),
+    key("camera", "width", int(160, 3840)),
+    key("camera", "height", int(120, 2160)),
+    key("camera", "fps", int(1, 60)),
+    key(
+        "camera",
+        "pre_roll",
+        Kind::Duration {
+            min: Duration::from_millis(500),
+            max: secs(10),
+        },
+    ),
+    key("camera", "burst", int(1, 15)),
+    key("camera", "preview_fps", int(1, 15)),
+    key("camera", "preview_width", int(80, 1280)),
+    key("camera", "jpeg_quality", int(30, 100)),
+    key("gpio", "backend", Kind::Choice(GPIO_BACKENDS)),
+    key("gpio", "relay_pin", Kind::Pin { optional: false }),
+    key("gpio", "relay_open_level", Kind::Choice(LEVELS)),
+    key("gpio", "buzzer_pin", Kind::Pin { optional: false }),
+    key("gpio", "buzzer", Kind::Choice(BUZZER_KINDS)),
+    key("gpio", "buzzer_frequency", int(100, 10_000)),
+    key("gpio", "door_contact_pin", Kind::Pin { optional: true }),
+    key("gpio", "door_open_level", Kind::Choice(LEVELS)),
+    key("gpio", "tamper_pin", Kind::Pin { optional: true }),
+    key("gpio", "tamper_active_level", Kind::Choice(LEVELS)),
+    key("gpio", "exit_button_pin", Kind::Pin { optional: true }),
+    key("gpio", "exit_pressed_level", Kind::Choice(LEVELS)),
+    key(
+        "gpio",
+        "debounce",
+        Kind::Duration {
+            min: Duration::from_millis(5),
+            max: secs(1),
+        },
+    ),
+    key("buzzer", "keypress", Kind::Pattern),
+    key("buzzer", "wrong", Kind::Pattern),
+    key("buzzer", "lockout", Kind::Pattern),
+    key("buzzer", "door", Kind::Pattern),
+    key("speech", "enabled", Kind::Bool),
+    key("speech", "command", Kind::Text { max_chars: 256 }),
+    key("speech", "voice", Kind::Text { max_chars: 64 }),
+    key("speech", "speed", int(80, 450)),
+    key("speech", "text", Kind::Text { max_chars: 500 }),
+    key("speech", "wav", Kind::Path { optional: true }),
+    key(
+        "speech",
+        "timeout",
+        Kind::Duration {
+            min: secs(1),
+            max: secs(120),
+        },
+    ),
     key("log", "level", Kind::Choice(LOG_LEVELS)),
     key("secrets", "file", Kind::Path { optional: true }),
 ];
@@ -320,6 +386,8 @@ impl KeySpec {
             Kind::Integer { .. } => "an integer",
             Kind::Duration { .. } => "a duration string",
             Kind::Bool => "true or false",
+            Kind::Pattern => "an array of milliseconds",
+            Kind::Pin { .. } => "an integer",
         }
     }
 
@@ -352,6 +420,9 @@ impl KeySpec {
                 invalid.hint(format!("remove the quotes: `{key} = {}`", s.to_ascii_lowercase()))
             }
             (Kind::Bool, _) => invalid.hint(format!("write `{key} = true` or `{key} = false`")),
+            (Kind::Pattern, _) => invalid.hint(format!(
+                "write milliseconds on, off, on, …, e.g. `{key} = [120, 80, 120]`"
+            )),
             (Kind::Text { .. } | Kind::Path { .. } | Kind::Choice(_), DeValue::Integer(_))
             | (Kind::Text { .. } | Kind::Path { .. } | Kind::Choice(_), DeValue::Float(_))
             | (Kind::Text { .. } | Kind::Path { .. } | Kind::Choice(_), DeValue::Boolean(_)) => {
@@ -470,6 +541,46 @@ impl KeySpec {
                 DeValue::Boolean(_) => Ok(None),
                 _ => Err(self.wrong_type(value)),
             },
+            Kind::Pattern => {
+                let DeValue::Array(items) = value else {
+                    return Err(self.wrong_type(value));
+                };
+                if !(1..=20).contains(&items.len()) {
+                    return Err(Invalid::new(format!(
+                        "`{name}` must have 1 to 20 steps, found {}",
+                        items.len()
+                    )));
+                }
+                for item in items {
+                    match integer_value(item.get_ref()) {
+                        Some(Ok(ms)) if (10..=5000).contains(&ms) => {}
+                        Some(Ok(ms)) => {
+                            return Err(Invalid::new(format!(
+                                "`{name}`: each step must be 10 to 5000 ms, found {ms}"
+                            )));
+                        }
+                        _ => return Err(self.wrong_type(value)),
+                    }
+                }
+                Ok(None)
+            }
+            Kind::Pin { optional } => {
+                let Some(Ok(pin)) = integer_value(value) else {
+                    return Err(self.wrong_type(value));
+                };
+                if (2..=27).contains(&pin) || (*optional && pin == 0) {
+                    return Ok(None);
+                }
+                let allowed = if *optional {
+                    "0 (not wired) or 2 to 27"
+                } else {
+                    "2 to 27"
+                };
+                Err(Invalid::new(format!(
+                    "`{name}` must be a BCM GPIO number, {allowed}, found {pin}"
+                ))
+                .hint("BCM numbers, not header pin numbers: GPIO17 is header pin 11"))
+            }
             Kind::Choice(choices) => {
                 let DeValue::String(s) = value else {
                     return Err(self.wrong_type(value));

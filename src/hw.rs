@@ -1,0 +1,10 @@
+//! The devices: camera, GPIO (door relay, buzzer, inputs) and speech, each with a real
+//! and a simulated backend chosen by configuration (never by target architecture).
+//!
+//! Owns every access to hardware: no other module opens `/dev/video*`, `/dev/gpiomem`
+//! or runs `espeak-ng`. Must not decide access (that is [`access`](crate::access)) nor
+//! block the caller: device work runs on the devices' own threads.
+
+pub mod camera;
+pub mod gpio;
+pub mod speech;
