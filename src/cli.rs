@@ -10,6 +10,7 @@
 //! or recovery code.
 
 mod admin;
+mod devices;
 mod secrets;
 mod users;
 
@@ -77,6 +78,9 @@ pub enum Command {
         /// Destination file.
         path: PathBuf,
     },
+    /// Check the camera, GPIO and speech as configured.
+    #[command(subcommand)]
+    Devices(devices::DevicesCommand),
     /// Show recent audit events (no personal details: people appear by id).
     Audit {
         /// How many events, newest first.
@@ -138,6 +142,9 @@ pub enum CliError {
     /// Output could not be produced.
     #[error("{0}")]
     Output(String),
+    /// Some devices cannot be used (each explained in the output above).
+    #[error("{0}")]
+    Unavailable(String),
     /// A command that exists but is not built yet.
     #[error("{0}")]
     NotYet(&'static str),
@@ -254,5 +261,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         } => admin::passwd(&ctx, &auth, new_passphrase_file.as_deref()),
         Command::Backup { path } => admin::backup(&ctx, &path),
         Command::Audit { limit, json } => admin::audit(&ctx, limit, json),
+        Command::Devices(cmd) => devices::run(&ctx, cmd),
     }
 }

@@ -8,3 +8,12 @@
 pub mod camera;
 pub mod gpio;
 pub mod speech;
+
+/// What `doorguard devices check` found for one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// Whether the device is usable as configured.
+    pub ok: bool,
+    /// What was found, or why it is unusable, one finding per line.
+    pub lines: Vec<String>,
+}

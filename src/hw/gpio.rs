@@ -85,6 +85,8 @@ use std::collections::HashMap;
 use std::io;
 use std::time::{Duration, Instant};
 
+use super::Probe;
+
 pub use debounce::{Debouncer, Input, InputTracker, Transition};
 pub use driver::{Driver, Report, Request};
 pub use failsafe::{OnSignal, secure_on_signals};
@@ -267,15 +269,6 @@ pub fn open(settings: &GpioSettings, now: Instant) -> Result<(Lines, Option<SimG
             Ok((sim.lines(), Some(sim)))
         }
     }
-}
-
-/// The result of a device probe for `doorguard devices check`: data, not output.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probe {
-    /// Whether the device is usable as configured.
-    pub ok: bool,
-    /// What was found, or why it is unusable, one finding per line.
-    pub lines: Vec<String>,
 }
 
 /// Probes the configured GPIO without driving any line: whether it is reachable and,

@@ -43,7 +43,7 @@ use std::time::Duration;
 pub use wav::{NotWav, WavInfo, wav_info};
 
 use crate::access::Speech;
-use crate::hw::gpio::Probe;
+use crate::hw::Probe;
 use process::Ran;
 
 /// The player of [`SpeechSettings::wav`].
