@@ -10,6 +10,7 @@
 //! or recovery code.
 
 mod admin;
+mod alerts;
 mod devices;
 mod secrets;
 mod users;
@@ -78,6 +79,9 @@ pub enum Command {
         /// Destination file.
         path: PathBuf,
     },
+    /// The alert outbox: what was sent where, what is waiting, what failed.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
     /// Check the camera, GPIO and speech as configured.
     #[command(subcommand)]
     Devices(devices::DevicesCommand),
@@ -262,5 +266,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Backup { path } => admin::backup(&ctx, &path),
         Command::Audit { limit, json } => admin::audit(&ctx, limit, json),
         Command::Devices(cmd) => devices::run(&ctx, cmd),
+        Command::Alerts(cmd) => alerts::run(&ctx, cmd),
     }
 }

@@ -10,6 +10,7 @@
 //! - [`cli`]: the administrator's command line.
 
 pub mod access;
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod hw;

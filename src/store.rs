@@ -20,6 +20,7 @@
 mod access_state;
 mod admins;
 mod audit;
+mod outbox;
 mod people;
 
 use std::path::{Path, PathBuf};
@@ -33,10 +34,14 @@ use crate::vault::VaultError;
 
 pub use admins::AdminSession;
 pub use audit::AuditEntry;
+pub use outbox::{AlertRow, Delivery, DeliveryState, Due, PendingAlert};
 pub use people::{NewPerson, Person, PinMatch};
 
 /// The schema, one migration per version; `PRAGMA user_version` holds the version.
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("store/migrations/001_initial.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("store/migrations/001_initial.sql")),
+    M::up(include_str!("store/migrations/002_outbox.sql")),
+];
 
 /// Errors of the store. None carries a secret or a personal detail.
 #[derive(Debug, thiserror::Error)]

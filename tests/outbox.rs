@@ -1,0 +1,321 @@
+//! The alert outbox in a real SQLite file: an alert raised by the access rules is
+//! prepared with its photos, sealed evidence and one delivery per channel; deliveries
+//! move to sent, retry, failed or expired; photos leave when every channel is done; a
+//! reopened database resumes where it stopped. And `doorguard alerts` shows it.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use common::{Kiosk, stdout};
+use doorguard::access::{AccessMachine, AlertKind, Event, PinOutcome};
+use doorguard::alerts::{AlertContent, AlertPhoto, Place};
+use doorguard::config::Settings;
+use doorguard::store::{DeliveryState, Store};
+use doorguard::vault::{KdfParams, Passphrase};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 13, 0, 0).unwrap()
+}
+
+fn secs(n: i64) -> TimeDelta {
+    TimeDelta::seconds(n)
+}
+
+/// An initialized database at `path`.
+fn store_at(path: &std::path::Path) -> Store {
+    let mut store = Store::open(path).expect("open");
+    if !store.is_initialized().unwrap() {
+        let pass = Passphrase::parse(common::PASSPHRASE).unwrap();
+        store
+            .initialize("alice", &pass, KdfParams::OWASP_MINIMUM, t0())
+            .unwrap();
+    }
+    store
+}
+
+/// Three wrong PINs through the access rules and the store: returns the lockout
+/// alert's id.
+fn raise_lockout(store: &mut Store) -> i64 {
+    let mut machine = AccessMachine::new(Settings::defaults().access);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let now = t0() + secs(i);
+        let commands = machine.handle(Event::Pin(PinOutcome::Wrong), now);
+        ids.extend(
+            store
+                .record_access_outcome(&machine, &commands, now)
+                .unwrap(),
+        );
+    }
+    assert_eq!(ids.len(), 1, "one lockout alert");
+    ids[0]
+}
+
+fn photo(n: u8) -> AlertPhoto {
+    let rgb = vec![n; 64 * 48 * 3];
+    let jpeg = doorguard::hw::camera::encode_jpeg(&rgb, 64, 48, 80).unwrap();
+    AlertPhoto {
+        jpeg,
+        width: 64,
+        height: 48,
+    }
+}
+
+fn prepare(store: &mut Store, id: i64, photos: &[AlertPhoto], channels: &[&str]) -> AlertContent {
+    let pending = store.unprepared_alerts().unwrap();
+    let raised = pending
+        .iter()
+        .find(|p| p.id == id)
+        .expect("raised, not prepared");
+    let content = AlertContent::new(
+        id,
+        "Test door",
+        raised.alert,
+        raised.created_at,
+        Some(Place {
+            address: "1 Test Street".into(),
+            latitude: Some(52.5),
+            longitude: Some(13.4),
+        }),
+        vec!["192.168.1.20 (eth0)".into()],
+        None,
+        photos.len() as u32,
+    );
+    let key = store.evidence_public_key().unwrap();
+    let retention = Duration::from_secs(90 * 86400);
+    store
+        .prepare_alert(&content, photos, channels, &key, retention, t0() + secs(3))
+        .unwrap();
+    content
+}
+
+fn state(store: &Store, id: i64, channel: &str) -> (DeliveryState, u32) {
+    let alert = store.alert(id).unwrap().unwrap();
+    let d = alert
+        .deliveries
+        .iter()
+        .find(|d| d.channel == channel)
+        .unwrap();
+    (d.state, d.tries)
+}
+
+#[test]
+fn an_alert_goes_out_once_prepared_and_its_photos_leave_when_every_channel_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store_at(&dir.path().join("k.db"));
+    let id = raise_lockout(&mut store);
+    assert!(
+        store
+            .due_deliveries(t0() + secs(60), 10)
+            .unwrap()
+            .is_empty(),
+        "nothing is sent before the alert is prepared"
+    );
+
+    let photos = [photo(10), photo(200)];
+    let content = prepare(&mut store, id, &photos, &["email", "ntfy"]);
+    assert!(store.unprepared_alerts().unwrap().is_empty());
+    assert_eq!(content.kind, AlertKind::Lockout);
+    assert_eq!(content.attempts, 3);
+
+    let (stored, held) = store.alert_for_delivery(id).unwrap();
+    assert_eq!(stored, content, "the content is kept exactly as prepared");
+    assert_eq!(held, photos, "the photos are held best first");
+
+    let due = store.due_deliveries(t0() + secs(3), 10).unwrap();
+    let channels: Vec<&str> = due.iter().map(|d| d.channel.as_str()).collect();
+    assert_eq!(channels, ["email", "ntfy"]);
+
+    store
+        .record_try(id, "email", Ok("250 queued as 4F2A"), t0() + secs(4))
+        .unwrap();
+    assert_eq!(state(&store, id, "email"), (DeliveryState::Sent, 1));
+    // A second record for a delivery already sent changes nothing.
+    store
+        .record_try(id, "email", Ok("250 again"), t0() + secs(5))
+        .unwrap();
+    assert_eq!(state(&store, id, "email"), (DeliveryState::Sent, 1));
+    let due = store.due_deliveries(t0() + secs(5), 10).unwrap();
+    assert_eq!(due.len(), 1, "only ntfy is still due");
+    assert_eq!(
+        store.alert(id).unwrap().unwrap().photos_held,
+        2,
+        "ntfy still needs them"
+    );
+
+    store
+        .record_try(
+            id,
+            "ntfy",
+            Err(("403 forbidden: topic is reserved", None)),
+            t0() + secs(6),
+        )
+        .unwrap();
+    let alert = store.alert(id).unwrap().unwrap();
+    assert_eq!(state(&store, id, "ntfy"), (DeliveryState::Failed, 1));
+    assert_eq!(
+        alert.photos_held, 0,
+        "plaintext photos leave once every channel is done"
+    );
+    let ntfy = alert
+        .deliveries
+        .iter()
+        .find(|d| d.channel == "ntfy")
+        .unwrap();
+    assert_eq!(
+        ntfy.last_error.as_deref(),
+        Some("403 forbidden: topic is reserved")
+    );
+    let email = alert
+        .deliveries
+        .iter()
+        .find(|d| d.channel == "email")
+        .unwrap();
+    assert_eq!(email.receipt.as_deref(), Some("250 queued as 4F2A"));
+
+    // The sealed evidence copies stay, unreadable without the vault.
+    let conn = rusqlite::Connection::open(dir.path().join("k.db")).unwrap();
+    let sealed: Vec<Vec<u8>> = conn
+        .prepare("SELECT sealed_jpeg FROM evidence ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(sealed.len(), 2);
+    for (s, p) in sealed.iter().zip(&photos) {
+        assert!(
+            !s.windows(16).any(|w| p.jpeg.windows(16).next() == Some(w)),
+            "sealed, not plain"
+        );
+    }
+
+    // Retry puts the failed delivery back; the alert then goes without photos.
+    assert_eq!(store.retry_alert(id, t0() + secs(10)).unwrap(), 1);
+    assert_eq!(state(&store, id, "ntfy").0, DeliveryState::Pending);
+    assert!(store.alert_for_delivery(id).unwrap().1.is_empty());
+}
+
+#[test]
+fn a_reopened_database_resumes_pending_deliveries_at_their_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.db");
+    let id = {
+        let mut store = store_at(&path);
+        let id = raise_lockout(&mut store);
+        prepare(&mut store, id, &[photo(1)], &["webhook"]);
+        let next = t0() + secs(30);
+        store
+            .record_try(
+                id,
+                "webhook",
+                Err(("connection refused", Some(next))),
+                t0() + secs(4),
+            )
+            .unwrap();
+        id
+    };
+    let store = store_at(&path);
+    assert!(
+        store
+            .due_deliveries(t0() + secs(29), 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.next_delivery_at().unwrap(), Some(t0() + secs(30)));
+    let due = store.due_deliveries(t0() + secs(30), 10).unwrap();
+    assert_eq!((due[0].alert_id, due[0].tries), (id, 1));
+    assert_eq!(
+        store.alert_for_delivery(id).unwrap().1.len(),
+        1,
+        "the photo waited too"
+    );
+}
+
+#[test]
+fn deliveries_expire_after_the_maximum_age_and_evidence_after_its_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store_at(&dir.path().join("k.db"));
+    let id = raise_lockout(&mut store);
+    prepare(&mut store, id, &[photo(1)], &["telegram"]);
+    let week = Duration::from_secs(7 * 86400);
+
+    assert_eq!(
+        store
+            .expire_deliveries(week, t0() + TimeDelta::days(6))
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .expire_deliveries(week, t0() + TimeDelta::days(8))
+            .unwrap(),
+        1
+    );
+    let alert = store.alert(id).unwrap().unwrap();
+    assert_eq!(alert.deliveries[0].state, DeliveryState::Expired);
+    assert!(
+        alert.deliveries[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("maximum age")
+    );
+    assert_eq!(alert.photos_held, 0);
+
+    assert_eq!(store.purge_evidence(t0() + TimeDelta::days(89)).unwrap(), 0);
+    assert_eq!(store.purge_evidence(t0() + TimeDelta::days(91)).unwrap(), 1);
+}
+
+#[test]
+fn alerts_list_show_and_retry_at_the_shell() {
+    let (kiosk, _code) = Kiosk::initialized();
+    let id = {
+        let mut store = Store::open(&kiosk.db).unwrap();
+        let id = raise_lockout(&mut store);
+        prepare(&mut store, id, &[photo(1)], &["email", "ntfy"]);
+        store
+            .record_try(id, "email", Ok("250 2.0.0 Ok: queued"), t0() + secs(4))
+            .unwrap();
+        store
+            .record_try(
+                id,
+                "ntfy",
+                Err(("400 Bad Request: invalid topic", None)),
+                t0() + secs(4),
+            )
+            .unwrap();
+        id
+    };
+
+    let list = stdout(&kiosk.ok(&["alerts", "list"]));
+    assert!(list.contains("lockout"), "{list}");
+    assert!(list.contains("email sent, ntfy FAILED"), "{list}");
+    assert!(
+        list.contains("ntfy: 400 Bad Request: invalid topic"),
+        "{list}"
+    );
+
+    let show = stdout(&kiosk.ok(&["alerts", "show", &id.to_string()]));
+    assert!(
+        show.contains("Test door: lockout after 3 wrong attempts"),
+        "{show}"
+    );
+    assert!(
+        show.contains("https://www.openstreetmap.org/?mlat=52.500000&mlon=13.400000"),
+        "{show}"
+    );
+    assert!(show.contains("server said: 250 2.0.0 Ok: queued"), "{show}");
+
+    let retry = stdout(&kiosk.ok(&["alerts", "retry", &id.to_string()]));
+    assert!(retry.contains("1 delivery queued again"), "{retry}");
+    let json = stdout(&kiosk.ok(&["alerts", "list", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["deliveries"][1]["state"], "pending");
+
+    let missing = kiosk.run(&["alerts", "show", "999"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(common::stderr(&missing).contains("there is no alert 999"));
+}
