@@ -30,6 +30,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Alert, AlertKind};
+use crate::store::{PendingAlert, Store, StoreError};
 
 /// Where the kiosk stands, as configured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,4 +180,68 @@ pub trait Notifier: Send {
     fn channel(&self) -> &'static str;
     /// Sends one alert with its photos (best first; may be empty).
     fn send(&mut self, alert: &AlertContent, photos: &[AlertPhoto]) -> Result<Receipt, SendError>;
+}
+
+/// At most this many photos go with an alert.
+pub const MAX_PHOTOS: usize = 3;
+/// The public IP lookup never holds an alert up longer than this.
+pub const PUBLIC_IP_CAP: Duration = Duration::from_secs(2);
+
+/// What preparing an alert needs besides the alert itself.
+pub struct Preparation<'a> {
+    /// The kiosk's name.
+    pub kiosk: &'a str,
+    /// Where it stands, if configured.
+    pub place: Option<Place>,
+    /// The public IP lookup (cached).
+    pub public_ip: &'a netinfo::PublicIp,
+    /// The configured channels: one delivery each.
+    pub channels: &'a [&'a str],
+    /// How long the sealed evidence copies are kept.
+    pub evidence_retention: Duration,
+}
+
+/// Prepares every alert the access rules raised and that is not prepared yet: its
+/// content (with the LAN addresses and the public IP, waited on at most
+/// [`PUBLIC_IP_CAP`]), its photos from `photos` (best first, at most
+/// [`MAX_PHOTOS`]), sealed evidence, and a delivery per channel, each alert in one
+/// transaction. Returns the prepared ids.
+pub fn prepare_pending(
+    store: &mut Store,
+    how: &Preparation<'_>,
+    mut photos: impl FnMut(&PendingAlert) -> Vec<AlertPhoto>,
+    now: impl Fn() -> DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    let pending = store.unprepared_alerts()?;
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key = store.evidence_public_key()?;
+    let lan = netinfo::lan_addresses();
+    let public_ip = how.public_ip.lookup(PUBLIC_IP_CAP);
+    let mut prepared = Vec::with_capacity(pending.len());
+    for alert in &pending {
+        let mut pictures = photos(alert);
+        pictures.truncate(MAX_PHOTOS);
+        let content = AlertContent::new(
+            alert.id,
+            how.kiosk,
+            alert.alert,
+            alert.created_at,
+            how.place.clone(),
+            lan.clone(),
+            public_ip.clone(),
+            pictures.len() as u32,
+        );
+        store.prepare_alert(
+            &content,
+            &pictures,
+            how.channels,
+            &key,
+            how.evidence_retention,
+            now(),
+        )?;
+        prepared.push(alert.id);
+    }
+    Ok(prepared)
 }

@@ -319,3 +319,82 @@ fn alerts_list_show_and_retry_at_the_shell() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(common::stderr(&missing).contains("there is no alert 999"));
 }
+
+/// A public-IP service on loopback: answers `{"ip": …}` after `delay`, counting calls.
+fn ip_service(delay: Duration) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/?format=json",
+        server.server_addr().to_ip().unwrap()
+    );
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&calls);
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                let _ =
+                    request.respond(tiny_http::Response::from_string(r#"{"ip":"203.0.113.7"}"#));
+            });
+        }
+    });
+    (url, calls)
+}
+
+fn prepare_with_ip(
+    store: &mut Store,
+    lookup: &doorguard::alerts::netinfo::PublicIp,
+) -> (Vec<i64>, Duration) {
+    let how = doorguard::alerts::Preparation {
+        kiosk: "Test door",
+        place: None,
+        public_ip: lookup,
+        channels: &["email"],
+        evidence_retention: Duration::from_secs(86400),
+    };
+    let started = std::time::Instant::now();
+    let ids =
+        doorguard::alerts::prepare_pending(store, &how, |_| vec![photo(5)], Utc::now).unwrap();
+    (ids, started.elapsed())
+}
+
+#[test]
+fn a_hanging_public_ip_lookup_delays_the_alert_at_most_two_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store_at(&dir.path().join("k.db"));
+    let (url, _) = ip_service(Duration::from_secs(30));
+    let lookup = doorguard::alerts::netinfo::PublicIp::new(Some(url));
+    let id = raise_lockout(&mut store);
+
+    let (ids, took) = prepare_with_ip(&mut store, &lookup);
+    assert_eq!(ids, [id]);
+    assert!(
+        took < Duration::from_millis(2500),
+        "preparing took {took:?}"
+    );
+    let (content, photos) = store.alert_for_delivery(id).unwrap();
+    assert_eq!(content.public_ip, None);
+    assert!(doorguard::alerts::render::text(&content).contains("Public IP: unknown"));
+    assert_eq!(photos.len(), 1);
+}
+
+#[test]
+fn a_public_ip_that_answers_goes_into_the_alert_and_is_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store_at(&dir.path().join("k.db"));
+    let (url, calls) = ip_service(Duration::ZERO);
+    let lookup = doorguard::alerts::netinfo::PublicIp::new(Some(url));
+    for _ in 0..2 {
+        let id = raise_lockout(&mut store);
+        prepare_with_ip(&mut store, &lookup);
+        let (content, _) = store.alert_for_delivery(id).unwrap();
+        assert_eq!(content.public_ip.as_deref(), Some("203.0.113.7"));
+    }
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the second alert used the cache"
+    );
+}
