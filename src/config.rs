@@ -61,11 +61,13 @@ mod secrets;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub use diagnostics::{ConfigError, Problem};
 pub use secrets::{CREDENTIALS_DIRECTORY, SECRET_NAMES, SecretValue, Secrets};
 
 use crate::access::Policy;
+use crate::alerts::Place;
 use crate::hw::camera::CameraSettings;
 use crate::hw::gpio::GpioSettings;
 use crate::hw::speech::SpeechSettings;
@@ -95,10 +97,25 @@ pub struct Settings {
     pub gpio: GpioSettings,
     /// `[speech]`
     pub speech: SpeechSettings,
+    /// `[alerts]` and `[location]`
+    pub alerts: AlertSettings,
     /// `[log]`
     pub log: LogSettings,
     /// `[secrets]`
     pub secrets: SecretsSettings,
+}
+
+/// `[alerts]` and `[location]`: how alerts are kept and what they say of the kiosk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSettings {
+    /// A delivery not done this long after its alert is given up (default 7 days).
+    pub max_age: Duration,
+    /// How long the sealed evidence photos are kept (default 90 days).
+    pub evidence_retention: Duration,
+    /// Where the public IP is learned; `None` to leave it out.
+    pub public_ip_url: Option<String>,
+    /// The kiosk's address and coordinates, if configured.
+    pub place: Option<Place>,
 }
 
 /// `[kiosk]`: this kiosk's identity.

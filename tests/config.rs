@@ -105,8 +105,8 @@ fn a_misspelled_section_is_reported_at_its_header() {
             Some("did you mean [lockout]?")
         )]
     );
-    let (err, _, _f) = load_err("[alerts.email]\nto = \"x\"\n");
-    assert_eq!(err.problems[0].message, "unknown section [alerts]");
+    let (err, _, _f) = load_err("[notify.email]\nto = \"x\"\n");
+    assert_eq!(err.problems[0].message, "unknown section [notify]");
     assert!(
         err.problems[0]
             .hint
@@ -677,4 +677,59 @@ fn bad_pins_and_patterns_are_reported_with_their_rule() {
     assert!(found[3].2.contains("10 to 5000 ms, found 3"), "{err}");
     assert!(found[4].2.contains("array of milliseconds"), "{err}");
     assert!(found[4].3.unwrap().contains("[120, 80, 120]"), "{err}");
+}
+
+#[test]
+fn alert_settings_resolve_and_bad_urls_and_coordinates_are_explained() {
+    let file = config_file(
+        "[alerts]\nmax_age = \"2d\"\npublic_ip_url = \"\"\n\
+         [location]\naddress = \"Back door, 1 Test Street\"\ncoordinates = \"52.520008, 13.404954\"\n",
+    );
+    let s = Settings::load(&file.path, true).unwrap();
+    assert_eq!(s.alerts.max_age, Duration::from_secs(2 * 86400));
+    assert_eq!(
+        s.alerts.public_ip_url, None,
+        "\"\" leaves the public IP out"
+    );
+    let place = s.alerts.place.unwrap();
+    assert_eq!(place.address, "Back door, 1 Test Street");
+    assert_eq!(
+        (place.latitude, place.longitude),
+        (Some(52.520008), Some(13.404954))
+    );
+    let defaults = Settings::defaults();
+    assert_eq!(defaults.alerts.place, None);
+    assert_eq!(
+        defaults.alerts.evidence_retention,
+        Duration::from_secs(90 * 86400)
+    );
+    assert!(
+        defaults
+            .alerts
+            .public_ip_url
+            .unwrap()
+            .starts_with("https://")
+    );
+
+    let (err, _, _f) = load_err(
+        "[alerts]\npublic_ip_url = \"ftp://example.org/ip\"\n\
+         [location]\ncoordinates = \"91.5, 13.4\"\n",
+    );
+    let found = seen(&err);
+    assert_eq!(found.len(), 2, "{err}");
+    assert_eq!(found[0].0, 2);
+    assert!(
+        found[0]
+            .2
+            .contains("the scheme must be http or https, not ftp"),
+        "{err}"
+    );
+    assert!(
+        found[1]
+            .2
+            .contains("the latitude must be -90 to 90, found 91.5"),
+        "{err}"
+    );
+    let (err, _, _f) = load_err("[location]\ncoordinates = 52.5\n");
+    assert!(seen(&err)[0].3.unwrap().contains("one string"), "{err}");
 }

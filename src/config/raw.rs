@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, de};
 
-use super::schema::{LOG_LEVELS, parse_choice, parse_duration};
+use super::schema::{LOG_LEVELS, parse_choice, parse_coordinates, parse_duration};
 use super::{
-    KioskSettings, LogSettings, SecretsSettings, SecuritySettings, Settings, StorageSettings,
+    AlertSettings, KioskSettings, LogSettings, SecretsSettings, SecuritySettings, Settings,
+    StorageSettings,
 };
 use crate::access::Policy;
+use crate::alerts::Place;
 use crate::hw::camera::{CameraSettings, CameraSource};
 use crate::hw::gpio::{
     BeepPattern, BuzzerKind, BuzzerPatterns, GpioBackend, GpioSettings, InputLine, Level,
@@ -69,6 +71,8 @@ pub(crate) struct RawConfig {
     pub gpio: RawGpio,
     pub buzzer: RawBuzzer,
     pub speech: RawSpeech,
+    pub alerts: RawAlerts,
+    pub location: RawLocation,
     pub log: RawLog,
     pub secrets: RawSecrets,
 }
@@ -174,6 +178,34 @@ pub(crate) struct RawSpeech {
     pub timeout: HumanDuration,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlerts {
+    pub max_age: HumanDuration,
+    pub evidence_retention: HumanDuration,
+    pub public_ip_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLocation {
+    pub address: String,
+    pub coordinates: String,
+}
+
+/// The place from `[location]`: `None` when neither an address nor coordinates is set.
+fn place(location: RawLocation) -> Option<Place> {
+    let coordinates = parse_coordinates(&location.coordinates).ok();
+    if location.address.trim().is_empty() && coordinates.is_none() {
+        return None;
+    }
+    Some(Place {
+        address: location.address.trim().to_owned(),
+        latitude: coordinates.map(|c| c.0),
+        longitude: coordinates.map(|c| c.1),
+    })
+}
+
 /// A word from a fixed list (`Choice` in the schema), compared without case.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(transparent)]
@@ -238,6 +270,8 @@ impl RawConfig {
             gpio,
             buzzer,
             speech,
+            alerts,
+            location,
             log,
             secrets,
         } = self;
@@ -314,6 +348,12 @@ impl RawConfig {
                 text: speech.text,
                 wav: (!speech.wav.as_os_str().is_empty()).then_some(speech.wav),
                 timeout: speech.timeout.0,
+            },
+            alerts: AlertSettings {
+                max_age: alerts.max_age.0,
+                evidence_retention: alerts.evidence_retention.0,
+                public_ip_url: Some(alerts.public_ip_url).filter(|u| !u.trim().is_empty()),
+                place: place(location),
             },
             log: LogSettings { level: log.level.0 },
             secrets: SecretsSettings {

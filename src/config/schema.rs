@@ -17,7 +17,7 @@ use crate::vault::KdfParams;
 /// The sections, in the order of the example file.
 pub(crate) const SECTIONS: &[&str] = &[
     "kiosk", "storage", "security", "lockout", "admin", "door", "camera", "gpio", "buzzer",
-    "speech", "log", "secrets",
+    "speech", "alerts", "location", "log", "secrets",
 ];
 
 /// The levels a GPIO line can have.
@@ -55,6 +55,12 @@ pub(crate) enum Kind {
     Pattern,
     /// A BCM GPIO number 2 to 27, or 0 for "not wired" when `optional`.
     Pin { optional: bool },
+    /// Like `Text`, but "" means "not given".
+    OptionalText { max_chars: usize },
+    /// An `http://` or `https://` URL; "" means "none" when `optional`.
+    Url { optional: bool },
+    /// "latitude, longitude" in decimal degrees, or "" for none.
+    Coordinates,
 }
 
 /// One key of one section.
@@ -255,6 +261,25 @@ pub(crate) const KEYS: &[KeySpec] = &[
             max: secs(120),
         },
     ),
+    key(
+        "alerts",
+        "max_age",
+        Kind::Duration {
+            min: secs(3600),
+            max: secs(30 * 86_400),
+        },
+    ),
+    key(
+        "alerts",
+        "evidence_retention",
+        Kind::Duration {
+            min: secs(86_400),
+            max: secs(3650 * 86_400),
+        },
+    ),
+    key("alerts", "public_ip_url", Kind::Url { optional: true }),
+    key("location", "address", Kind::OptionalText { max_chars: 200 }),
+    key("location", "coordinates", Kind::Coordinates),
     key("log", "level", Kind::Choice(LOG_LEVELS)),
     key("secrets", "file", Kind::Path { optional: true }),
 ];
@@ -368,6 +393,38 @@ fn integer_value(value: &DeValue<'_>) -> Option<Result<i64, ()>> {
     }
 }
 
+/// Checks that `s` is an absolute `http` or `https` URL with a host.
+pub(crate) fn check_url(s: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(s).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "the scheme must be http or https, not {}",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("there is no host".to_owned());
+    }
+    Ok(())
+}
+
+/// Reads "latitude, longitude" in decimal degrees.
+pub(crate) fn parse_coordinates(s: &str) -> Result<(f64, f64), String> {
+    let (lat, lon) = s
+        .split_once(',')
+        .ok_or_else(|| "two numbers separated by a comma".to_owned())?;
+    let number = |t: &str| t.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+    let lat = number(lat).ok_or_else(|| "the latitude is not a number".to_owned())?;
+    let lon = number(lon).ok_or_else(|| "the longitude is not a number".to_owned())?;
+    if !(-90.0..=90.0).contains(&lat) {
+        return Err(format!("the latitude must be -90 to 90, found {lat}"));
+    }
+    if !(-180.0..=180.0).contains(&lon) {
+        return Err(format!("the longitude must be -180 to 180, found {lon}"));
+    }
+    Ok((lat, lon))
+}
+
 fn quoted_list(items: &[&str]) -> String {
     let quoted: Vec<String> = items.iter().map(|i| format!("\"{i}\"")).collect();
     quoted.join(", ")
@@ -382,7 +439,12 @@ impl KeySpec {
     /// What the key expects, for "must be …" messages.
     fn expected(&self) -> &'static str {
         match self.kind {
-            Kind::Text { .. } | Kind::Path { .. } | Kind::Choice(_) => "a string",
+            Kind::Text { .. }
+            | Kind::OptionalText { .. }
+            | Kind::Path { .. }
+            | Kind::Choice(_)
+            | Kind::Url { .. }
+            | Kind::Coordinates => "a string",
             Kind::Integer { .. } => "an integer",
             Kind::Duration { .. } => "a duration string",
             Kind::Bool => "true or false",
@@ -423,11 +485,17 @@ impl KeySpec {
             (Kind::Pattern, _) => invalid.hint(format!(
                 "write milliseconds on, off, on, …, e.g. `{key} = [120, 80, 120]`"
             )),
-            (Kind::Text { .. } | Kind::Path { .. } | Kind::Choice(_), DeValue::Integer(_))
-            | (Kind::Text { .. } | Kind::Path { .. } | Kind::Choice(_), DeValue::Float(_))
-            | (Kind::Text { .. } | Kind::Path { .. } | Kind::Choice(_), DeValue::Boolean(_)) => {
-                invalid.hint("put the value in double quotes")
+            (Kind::Coordinates, DeValue::Float(_) | DeValue::Integer(_) | DeValue::Array(_)) => {
+                invalid.hint(format!("write both in one string: `{key} = \"52.520008, 13.404954\"`"))
             }
+            (
+                Kind::Text { .. }
+                | Kind::OptionalText { .. }
+                | Kind::Path { .. }
+                | Kind::Choice(_)
+                | Kind::Url { .. },
+                DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_),
+            ) => invalid.hint("put the value in double quotes"),
             _ => invalid,
         }
     }
@@ -455,6 +523,51 @@ impl KeySpec {
                         "`{name}` must not contain control characters (newlines, tabs)"
                     )));
                 }
+                Ok(None)
+            }
+            Kind::OptionalText { max_chars } => {
+                let DeValue::String(s) = value else {
+                    return Err(self.wrong_type(value));
+                };
+                let chars = s.chars().count();
+                if chars > *max_chars {
+                    return Err(Invalid::new(format!(
+                        "`{name}` must be at most {max_chars} characters long, found {chars}"
+                    )));
+                }
+                if s.chars().any(char::is_control) {
+                    return Err(Invalid::new(format!(
+                        "`{name}` must not contain control characters (newlines, tabs)"
+                    )));
+                }
+                Ok(None)
+            }
+            Kind::Url { optional } => {
+                let DeValue::String(s) = value else {
+                    return Err(self.wrong_type(value));
+                };
+                if s.is_empty() && *optional {
+                    return Ok(None);
+                }
+                check_url(s).map_err(|why| {
+                    Invalid::new(format!("`{name}` is not a usable URL: \"{s}\" ({why})"))
+                        .hint("write a full URL such as \"https://example.org/path\"")
+                })?;
+                Ok(None)
+            }
+            Kind::Coordinates => {
+                let DeValue::String(s) = value else {
+                    return Err(self.wrong_type(value));
+                };
+                if s.trim().is_empty() {
+                    return Ok(None);
+                }
+                parse_coordinates(s).map_err(|why| {
+                    Invalid::new(format!(
+                        "`{name}` must be \"latitude, longitude\", found \"{s}\" ({why})"
+                    ))
+                    .hint("decimal degrees as a map shows them, e.g. \"52.520008, 13.404954\"")
+                })?;
                 Ok(None)
             }
             Kind::Path { optional } => {
