@@ -1,6 +1,7 @@
 //! Benchmarks of the camera paths at 1280×720: a snapshot from the pre-roll (an MJPEG
-//! frame passed through, and a YUYV frame encoded), a 5-frame sharpest-of burst, the
-//! YUYV → RGB → JPEG conversion alone, and a preview frame. Figures go into the README.
+//! frame passed through, and a YUYV frame encoded) against opening the sim camera and
+//! capturing, a 5-frame sharpest-of burst, the YUYV → RGB → JPEG conversion alone, and
+//! sharpness scoring. Figures go into the README.
 
 use std::hint::black_box;
 use std::thread;
@@ -9,7 +10,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use doorguard::config::Settings;
 use doorguard::hw::camera::{
-    Camera, CameraSettings, CameraSource, Frame, Pixels, Status, encode_jpeg, yuyv_to_rgb,
+    Camera, CameraSettings, CameraSource, Frame, Pixels, SimCamera, Status, encode_jpeg, open,
+    yuyv_to_rgb,
 };
 
 const WIDTH: u32 = 1280;
@@ -93,6 +95,24 @@ fn camera(c: &mut Criterion) {
         b.iter(|| {
             let rgb = yuyv_to_rgb(black_box(yuyv), WIDTH, HEIGHT).expect("rgb");
             encode_jpeg(&rgb, WIDTH, HEIGHT, 85).expect("jpeg")
+        })
+    });
+    c.bench_function("open the sim camera and capture one frame as JPEG", |b| {
+        let settings = settings(CameraSource::Sim);
+        let sim = SimCamera::new();
+        b.iter(|| {
+            let mut source = open(&settings, &sim).expect("open");
+            let frame = source.next_frame().expect("a frame");
+            frame.to_jpeg(settings.jpeg_quality).expect("jpeg")
+        })
+    });
+    let five: Vec<Frame> = (0..5).map(|_| frame.clone()).collect();
+    c.bench_function("sharpness scoring of a 5-frame YUYV 1280x720 burst", |b| {
+        b.iter(|| {
+            black_box(&five)
+                .iter()
+                .map(|f| f.sharpness().expect("score"))
+                .fold(f64::MIN, f64::max)
         })
     });
     c.bench_function("sharpness of one YUYV 1280x720 frame", |b| {
