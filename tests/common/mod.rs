@@ -1,6 +1,8 @@
 //! Shared test fixtures: a kiosk in a temporary folder driven through the real binary.
 #![allow(dead_code)]
 
+pub mod alerts;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
