@@ -68,6 +68,8 @@ pub use secrets::{CREDENTIALS_DIRECTORY, SECRET_NAMES, SecretValue, Secrets};
 
 use crate::access::Policy;
 use crate::alerts::Place;
+use crate::alerts::channels::email::EmailSettings;
+use crate::alerts::channels::ntfy::NtfySettings;
 use crate::hw::camera::CameraSettings;
 use crate::hw::gpio::GpioSettings;
 use crate::hw::speech::SpeechSettings;
@@ -116,6 +118,10 @@ pub struct AlertSettings {
     pub public_ip_url: Option<String>,
     /// The kiosk's address and coordinates, if configured.
     pub place: Option<Place>,
+    /// `[email]`, when enabled (the password comes from the secrets).
+    pub email: Option<EmailSettings>,
+    /// `[ntfy]`, when enabled (the token comes from the secrets).
+    pub ntfy: Option<NtfySettings>,
 }
 
 /// `[kiosk]`: this kiosk's identity.

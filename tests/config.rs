@@ -105,8 +105,8 @@ fn a_misspelled_section_is_reported_at_its_header() {
             Some("did you mean [lockout]?")
         )]
     );
-    let (err, _, _f) = load_err("[notify.email]\nto = \"x\"\n");
-    assert_eq!(err.problems[0].message, "unknown section [notify]");
+    let (err, _, _f) = load_err("[paging.email]\nto = \"x\"\n");
+    assert_eq!(err.problems[0].message, "unknown section [paging]");
     assert!(
         err.problems[0]
             .hint
@@ -732,4 +732,67 @@ fn alert_settings_resolve_and_bad_urls_and_coordinates_are_explained() {
     );
     let (err, _, _f) = load_err("[location]\ncoordinates = 52.5\n");
     assert!(seen(&err)[0].3.unwrap().contains("one string"), "{err}");
+}
+
+#[test]
+fn channel_sections_resolve_and_their_mistakes_are_explained() {
+    let file = config_file(
+        "[email]\nenabled = true\nserver = \"smtps://mail.example.org:465\"\n\
+         from = \"Front door <kiosk@example.org>\"\nto = [\"owner@example.org\", \"Guard <guard@example.org>\"]\n\
+         username = \"kiosk\"\n\
+         [ntfy]\nenabled = true\ntopic = \"door-8f3k2\"\npriority = 4\ntags = [\"warning\"]\n",
+    );
+    let s = Settings::load(&file.path, true).unwrap();
+    let email = s.alerts.email.expect("[email] is enabled");
+    assert_eq!(email.server, "smtps://mail.example.org:465");
+    assert_eq!(email.to.len(), 2);
+    assert_eq!(email.username.as_deref(), Some("kiosk"));
+    assert_eq!(email.password, None, "passwords come from the secrets only");
+    let ntfy = s.alerts.ntfy.expect("[ntfy] is enabled");
+    assert_eq!((ntfy.topic.as_str(), ntfy.priority), ("door-8f3k2", 4));
+    assert_eq!(ntfy.base_url, "https://ntfy.sh");
+    let defaults = Settings::defaults();
+    assert!(defaults.alerts.email.is_none() && defaults.alerts.ntfy.is_none());
+
+    let (err, _, _f) = load_err(
+        "[email]\nenabled = true\nserver = \"smtp://kiosk:hunter2@mail.example.org:587\"\n\
+         from = \"not an address\"\nto = \"owner@example.org\"\n\
+         [ntfy]\nenabled = true\ntags = [\"a\", 3]\n",
+    );
+    let text = err.to_string();
+    assert!(
+        !text.contains("hunter2"),
+        "the password is never echoed: {text}"
+    );
+    let found = seen(&err);
+    assert!(
+        found.iter().any(|p| p.0 == 3
+            && p.2.contains("must not contain a password")
+            && p.3.is_some_and(|h| h.contains("smtp_password"))),
+        "{text}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.0 == 4 && p.2.contains("\"not an address\" is not an e-mail address")),
+        "{text}"
+    );
+    assert!(
+        found.iter().any(|p| p.0 == 5
+            && p.3
+                .is_some_and(|h| h.contains("to = [\"owner@example.org\"]"))),
+        "a single address is shown as the list it should be: {text}"
+    );
+    assert!(found.iter().any(|p| p.0 == 8), "a non-text tag: {text}");
+
+    let (err, _, _f) = load_err("[ntfy]\nenabled = true\n");
+    let found = seen(&err);
+    assert_eq!(found.len(), 1, "{err}");
+    assert_eq!(found[0].0, 2, "blamed on `enabled`, which the user wrote");
+    assert!(
+        found[0]
+            .2
+            .contains("`ntfy.topic` must be set when `ntfy.enabled = true`"),
+        "{err}"
+    );
 }

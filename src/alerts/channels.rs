@@ -14,6 +14,9 @@ pub mod webhook;
 
 use std::sync::Once;
 
+use super::{Notifier, SendError};
+use crate::config::{AlertSettings, Secrets};
+
 /// Makes rustls use `ring` for every TLS connection of the process (reqwest and
 /// rumqttc are built without a provider of their own; aws-lc-rs does not cross-build
 /// reliably for the Pi). Call before building any client; later calls do nothing.
@@ -23,4 +26,25 @@ pub fn install_crypto_provider() {
         // Fails only if a provider is already installed, which is just as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+/// The channels enabled in the configuration, with their secrets, ready to send. A
+/// channel that cannot be built (bad address, missing secret) is an error naming it.
+pub fn configured(
+    settings: &AlertSettings,
+    secrets: &Secrets,
+) -> Result<Vec<Box<dyn Notifier>>, SendError> {
+    let secret = |name: &str| secrets.get(name).map(|s| s.expose().to_owned());
+    let mut channels: Vec<Box<dyn Notifier>> = Vec::new();
+    if let Some(email) = &settings.email {
+        let mut email = email.clone();
+        email.password = secret("smtp_password");
+        channels.push(Box::new(email::Email::new(&email)?));
+    }
+    if let Some(ntfy) = &settings.ntfy {
+        let mut ntfy = ntfy.clone();
+        ntfy.token = secret("ntfy_token");
+        channels.push(Box::new(ntfy::Ntfy::new(ntfy)?));
+    }
+    Ok(channels)
 }

@@ -81,6 +81,7 @@ pub(crate) fn check(text: &str, origin: &Path) -> Result<RawConfig, ConfigError>
         }
     }
     walk.cross_field_rules(merged.get_ref());
+    walk.needed_when_enabled(merged.get_ref());
 
     let raw = RawConfig::deserialize(toml::de::Deserializer::from(merged));
     let mut problems = walk.problems;
@@ -228,6 +229,44 @@ impl<'i> Walk<'_, 'i> {
             .ok()
             .flatten()
             .map(|o| (o, true))
+    }
+
+    /// A channel switched on must have what it cannot work without.
+    fn needed_when_enabled(&mut self, merged: &DeTable<'i>) {
+        for need in schema::NEEDED_WHEN_ENABLED {
+            let Some(DeValue::Table(section)) = merged.get(need.section).map(|v| v.get_ref())
+            else {
+                continue;
+            };
+            let enabled = matches!(
+                section.get("enabled").map(|v| v.get_ref()),
+                Some(DeValue::Boolean(true))
+            );
+            let empty = match section.get(need.key).map(|v| v.get_ref()) {
+                Some(DeValue::String(s)) => s.trim().is_empty(),
+                Some(DeValue::Array(items)) => items.is_empty(),
+                _ => false,
+            };
+            if !enabled || !empty {
+                continue;
+            }
+            let message = format!(
+                "`{0}.{1}` must be set when `{0}.enabled = true`",
+                need.section, need.key
+            );
+            let hint = Some(need.hint.to_owned());
+            let at = self
+                .user
+                .get(&(need.section, need.key))
+                .or_else(|| self.user.get(&(need.section, "enabled")))
+                .map(|u| u.offset);
+            match at {
+                Some(offset) => self.problem(offset, message, hint),
+                None => self
+                    .problems
+                    .push(Problem::whole_file(self.origin, message).with_hint(hint)),
+            }
+        }
     }
 
     fn cross_field_rules(&mut self, merged: &DeTable<'i>) {

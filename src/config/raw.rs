@@ -19,6 +19,8 @@ use super::{
 };
 use crate::access::Policy;
 use crate::alerts::Place;
+use crate::alerts::channels::email::EmailSettings;
+use crate::alerts::channels::ntfy::NtfySettings;
 use crate::hw::camera::{CameraSettings, CameraSource};
 use crate::hw::gpio::{
     BeepPattern, BuzzerKind, BuzzerPatterns, GpioBackend, GpioSettings, InputLine, Level,
@@ -73,6 +75,8 @@ pub(crate) struct RawConfig {
     pub speech: RawSpeech,
     pub alerts: RawAlerts,
     pub location: RawLocation,
+    pub email: RawEmail,
+    pub ntfy: RawNtfy,
     pub log: RawLog,
     pub secrets: RawSecrets,
 }
@@ -193,6 +197,33 @@ pub(crate) struct RawLocation {
     pub coordinates: String,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEmail {
+    pub enabled: bool,
+    pub server: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub username: String,
+    pub timeout: HumanDuration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNtfy {
+    pub enabled: bool,
+    pub base_url: String,
+    pub topic: String,
+    pub priority: u8,
+    pub tags: Vec<String>,
+    pub timeout: HumanDuration,
+}
+
+/// Text that may be "" for "not given".
+fn given(text: String) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
 /// The place from `[location]`: `None` when neither an address nor coordinates is set.
 fn place(location: RawLocation) -> Option<Place> {
     let coordinates = parse_coordinates(&location.coordinates).ok();
@@ -272,6 +303,8 @@ impl RawConfig {
             speech,
             alerts,
             location,
+            email,
+            ntfy,
             log,
             secrets,
         } = self;
@@ -352,8 +385,24 @@ impl RawConfig {
             alerts: AlertSettings {
                 max_age: alerts.max_age.0,
                 evidence_retention: alerts.evidence_retention.0,
-                public_ip_url: Some(alerts.public_ip_url).filter(|u| !u.trim().is_empty()),
+                public_ip_url: given(alerts.public_ip_url),
                 place: place(location),
+                email: email.enabled.then(|| EmailSettings {
+                    server: email.server,
+                    from: email.from,
+                    to: email.to,
+                    username: given(email.username),
+                    password: None,
+                    timeout: email.timeout.0,
+                }),
+                ntfy: ntfy.enabled.then(|| NtfySettings {
+                    base_url: ntfy.base_url,
+                    topic: ntfy.topic,
+                    priority: ntfy.priority,
+                    tags: ntfy.tags,
+                    token: None,
+                    timeout: ntfy.timeout.0,
+                }),
             },
             log: LogSettings { level: log.level.0 },
             secrets: SecretsSettings {

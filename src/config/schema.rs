@@ -17,7 +17,7 @@ use crate::vault::KdfParams;
 /// The sections, in the order of the example file.
 pub(crate) const SECTIONS: &[&str] = &[
     "kiosk", "storage", "security", "lockout", "admin", "door", "camera", "gpio", "buzzer",
-    "speech", "alerts", "location", "log", "secrets",
+    "speech", "alerts", "location", "email", "ntfy", "log", "secrets",
 ];
 
 /// The levels a GPIO line can have.
@@ -61,6 +61,14 @@ pub(crate) enum Kind {
     Url { optional: bool },
     /// "latitude, longitude" in decimal degrees, or "" for none.
     Coordinates,
+    /// An array of up to `max_items` non-empty texts of at most `max_chars` each.
+    TextList { max_items: usize, max_chars: usize },
+    /// An e-mail address, optionally with a display name (`Name <a@b.org>`).
+    Mailbox,
+    /// An array of up to 20 e-mail addresses.
+    MailboxList,
+    /// An SMTP server in lettre's URL form (`smtps://…`, `smtp://…?tls=required`).
+    SmtpUrl,
 }
 
 /// One key of one section.
@@ -280,6 +288,39 @@ pub(crate) const KEYS: &[KeySpec] = &[
     key("alerts", "public_ip_url", Kind::Url { optional: true }),
     key("location", "address", Kind::OptionalText { max_chars: 200 }),
     key("location", "coordinates", Kind::Coordinates),
+    key("email", "enabled", Kind::Bool),
+    key("email", "server", Kind::SmtpUrl),
+    key("email", "from", Kind::Mailbox),
+    key("email", "to", Kind::MailboxList),
+    key("email", "username", Kind::OptionalText { max_chars: 256 }),
+    key(
+        "email",
+        "timeout",
+        Kind::Duration {
+            min: secs(5),
+            max: secs(300),
+        },
+    ),
+    key("ntfy", "enabled", Kind::Bool),
+    key("ntfy", "base_url", Kind::Url { optional: false }),
+    key("ntfy", "topic", Kind::OptionalText { max_chars: 64 }),
+    key("ntfy", "priority", int(1, 5)),
+    key(
+        "ntfy",
+        "tags",
+        Kind::TextList {
+            max_items: 10,
+            max_chars: 64,
+        },
+    ),
+    key(
+        "ntfy",
+        "timeout",
+        Kind::Duration {
+            min: secs(5),
+            max: secs(300),
+        },
+    ),
     key("log", "level", Kind::Choice(LOG_LEVELS)),
     key("secrets", "file", Kind::Path { optional: true }),
 ];
@@ -309,6 +350,27 @@ pub(crate) const RULES: &[AtLeast] = &[
         greater: ("door", "entry_window"),
         lesser: ("door", "relay_pulse"),
         why: "the door must be allowed to open while the relay is released",
+    },
+];
+
+/// A key that must be set (not "" nor []) when its section's `enabled` is true.
+pub(crate) struct NeededWhenEnabled {
+    pub section: &'static str,
+    pub key: &'static str,
+    pub hint: &'static str,
+}
+
+/// The keys a channel cannot work without.
+pub(crate) const NEEDED_WHEN_ENABLED: &[NeededWhenEnabled] = &[
+    NeededWhenEnabled {
+        section: "email",
+        key: "to",
+        hint: "list who gets the alerts, e.g. `to = [\"owner@example.org\"]`",
+    },
+    NeededWhenEnabled {
+        section: "ntfy",
+        key: "topic",
+        hint: "the topic your phone subscribes to; on ntfy.sh make it long and unguessable",
     },
 ];
 
@@ -408,6 +470,53 @@ pub(crate) fn check_url(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The strings of an array value, or `None` if it is not an array of strings.
+fn strings<'a>(value: &'a DeValue<'_>) -> Option<Vec<&'a str>> {
+    let DeValue::Array(items) = value else {
+        return None;
+    };
+    items
+        .iter()
+        .map(|i| match i.get_ref() {
+            DeValue::String(s) => Some(s.as_ref()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn check_mailbox(name: &str, s: &str) -> Result<(), Invalid> {
+    s.parse::<lettre::message::Mailbox>()
+        .map(drop)
+        .map_err(|e| {
+            Invalid::new(format!("`{name}`: \"{s}\" is not an e-mail address ({e})"))
+                .hint("write `someone@example.org` or `Name <someone@example.org>`")
+        })
+}
+
+fn check_smtp_url(name: &str, s: &str) -> Result<(), Invalid> {
+    let hint = "e.g. \"smtps://mail.example.org:465\", \"smtp://mail.example.org:587?tls=required\" or \"smtp://127.0.0.1:25\"";
+    let url = reqwest::Url::parse(s)
+        .map_err(|e| Invalid::new(format!("`{name}` is not a URL: \"{s}\" ({e})")).hint(hint))?;
+    if !matches!(url.scheme(), "smtp" | "smtps") {
+        return Err(Invalid::new(format!(
+            "`{name}` must start with smtp:// or smtps://, found {}://",
+            url.scheme()
+        ))
+        .hint(hint));
+    }
+    if url.password().is_some() {
+        // The value is not repeated: it holds a password.
+        return Err(
+            Invalid::new(format!("`{name}` must not contain a password"))
+                .hint("put the password in the secrets file as `smtp_password`"),
+        );
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Invalid::new(format!("`{name}` has no host: \"{s}\"")).hint(hint));
+    }
+    Ok(())
+}
+
 /// Reads "latitude, longitude" in decimal degrees.
 pub(crate) fn parse_coordinates(s: &str) -> Result<(f64, f64), String> {
     let (lat, lon) = s
@@ -444,7 +553,10 @@ impl KeySpec {
             | Kind::Path { .. }
             | Kind::Choice(_)
             | Kind::Url { .. }
-            | Kind::Coordinates => "a string",
+            | Kind::Coordinates
+            | Kind::Mailbox
+            | Kind::SmtpUrl => "a string",
+            Kind::TextList { .. } | Kind::MailboxList => "an array of strings",
             Kind::Integer { .. } => "an integer",
             Kind::Duration { .. } => "a duration string",
             Kind::Bool => "true or false",
@@ -482,6 +594,9 @@ impl KeySpec {
                 invalid.hint(format!("remove the quotes: `{key} = {}`", s.to_ascii_lowercase()))
             }
             (Kind::Bool, _) => invalid.hint(format!("write `{key} = true` or `{key} = false`")),
+            (Kind::TextList { .. } | Kind::MailboxList, DeValue::String(v)) => {
+                invalid.hint(format!("write a list in brackets: `{key} = [\"{v}\"]`"))
+            }
             (Kind::Pattern, _) => invalid.hint(format!(
                 "write milliseconds on, off, on, …, e.g. `{key} = [120, 80, 120]`"
             )),
@@ -493,7 +608,9 @@ impl KeySpec {
                 | Kind::OptionalText { .. }
                 | Kind::Path { .. }
                 | Kind::Choice(_)
-                | Kind::Url { .. },
+                | Kind::Url { .. }
+                | Kind::Mailbox
+                | Kind::SmtpUrl,
                 DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_),
             ) => invalid.hint("put the value in double quotes"),
             _ => invalid,
@@ -553,6 +670,56 @@ impl KeySpec {
                     Invalid::new(format!("`{name}` is not a usable URL: \"{s}\" ({why})"))
                         .hint("write a full URL such as \"https://example.org/path\"")
                 })?;
+                Ok(None)
+            }
+            Kind::TextList {
+                max_items,
+                max_chars,
+            } => {
+                let items = strings(value).ok_or_else(|| self.wrong_type(value))?;
+                if items.len() > *max_items {
+                    return Err(Invalid::new(format!(
+                        "`{name}` may have at most {max_items} entries, found {}",
+                        items.len()
+                    )));
+                }
+                for item in items {
+                    if item.trim().is_empty()
+                        || item.chars().count() > *max_chars
+                        || item.chars().any(char::is_control)
+                    {
+                        return Err(Invalid::new(format!(
+                            "`{name}`: each entry must be 1 to {max_chars} characters without control characters, found \"{item}\""
+                        )));
+                    }
+                }
+                Ok(None)
+            }
+            Kind::Mailbox => {
+                let DeValue::String(s) = value else {
+                    return Err(self.wrong_type(value));
+                };
+                check_mailbox(&name, s)?;
+                Ok(None)
+            }
+            Kind::MailboxList => {
+                let items = strings(value).ok_or_else(|| self.wrong_type(value))?;
+                if items.len() > 20 {
+                    return Err(Invalid::new(format!(
+                        "`{name}` may have at most 20 addresses, found {}",
+                        items.len()
+                    )));
+                }
+                for item in items {
+                    check_mailbox(&name, item)?;
+                }
+                Ok(None)
+            }
+            Kind::SmtpUrl => {
+                let DeValue::String(s) = value else {
+                    return Err(self.wrong_type(value));
+                };
+                check_smtp_url(&name, s)?;
                 Ok(None)
             }
             Kind::Coordinates => {
