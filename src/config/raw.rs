@@ -395,7 +395,7 @@ impl RawConfig {
                     password: None,
                     timeout: email.timeout.0,
                 }),
-                ntfy: ntfy.enabled.then(|| NtfySettings {
+                ntfy: ntfy.enabled.then_some(NtfySettings {
                     base_url: ntfy.base_url,
                     topic: ntfy.topic,
                     priority: ntfy.priority,
