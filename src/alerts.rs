@@ -79,6 +79,9 @@ pub struct AlertContent {
     pub attempts: u32,
     /// How many photos go with the alert (at most 3, best first).
     pub photos: u32,
+    /// A sample sent by `doorguard alerts test`: nothing happened at the door.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
 }
 
 impl AlertContent {
@@ -107,6 +110,7 @@ impl AlertContent {
             public_ip,
             attempts: alert.attempts,
             photos,
+            test: false,
         }
     }
 }

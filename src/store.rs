@@ -128,6 +128,17 @@ pub enum StoreError {
     /// The vault failed.
     #[error(transparent)]
     Vault(#[from] VaultError),
+    /// Another process already sends this database's alerts.
+    #[error("another doorguard process (the running kiosk or `doorguard alerts deliver`) is already sending the alerts of {}", .0.display())]
+    OutboxBusy(PathBuf),
+    /// A file next to the database could not be opened, or a thread not started.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
 }
 
 /// Formats a time the way the database stores it.

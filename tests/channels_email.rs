@@ -2,11 +2,7 @@
 //! `.ci/setup` installs, storing what it receives in a Maildir). The received message
 //! is parsed with a MIME parser and checked as the owner would read it.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{FixedOffset, TimeZone, Utc};
 use doorguard::access::AlertKind;
@@ -15,76 +11,9 @@ use doorguard::alerts::{AlertContent, AlertPhoto, Notifier, Place, SendError};
 use doorguard::hw::camera::{decode_jpeg, encode_jpeg};
 use mail_parser::{MessageParser, MimeHeaders};
 
-const PYTHON: &str = "/usr/bin/python3";
+mod common;
 
-/// aiosmtpd on a free loopback port, storing messages in `dir/new`; killed on drop.
-struct SmtpServer {
-    child: Child,
-    port: u16,
-    maildir: PathBuf,
-}
-
-impl SmtpServer {
-    fn start(dir: &Path) -> SmtpServer {
-        let port = free_port();
-        let maildir = dir.join("maildir");
-        let child = Command::new(PYTHON)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {PYTHON} -m aiosmtpd ({e}); run ./.ci/setup to install python3-aiosmtpd")
-            });
-        let mut server = SmtpServer {
-            child,
-            port,
-            maildir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!(
-                    "aiosmtpd exited with {status}; run ./.ci/setup to install python3-aiosmtpd"
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd did not start listening"
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    /// The messages received so far, as raw bytes.
-    fn messages(&self) -> Vec<Vec<u8>> {
-        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
-            return Vec::new();
-        };
-        entries
-            .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
-            .collect()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::smtp::{SmtpServer, free_port};
 
 fn settings(port: u16) -> EmailSettings {
     EmailSettings {
@@ -118,6 +47,7 @@ fn lockout() -> AlertContent {
         public_ip: Some("203.0.113.7".into()),
         attempts: 3,
         photos: 1,
+        test: false,
     }
 }
 
@@ -142,14 +72,7 @@ fn the_lockout_email_arrives_with_its_photo_time_map_link_and_addresses() {
         .expect("the server accepts the alert");
     assert!(receipt.detail.starts_with("250"), "{}", receipt.detail);
 
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let raw = loop {
-        if let Some(m) = server.messages().into_iter().next() {
-            break m;
-        }
-        assert!(Instant::now() < deadline, "nothing arrived in the Maildir");
-        thread::sleep(Duration::from_millis(50));
-    };
+    let raw = server.first_message();
     let message = MessageParser::default()
         .parse(&raw)
         .expect("a MIME message");

@@ -7,72 +7,20 @@ mod common;
 
 use std::cell::Cell;
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::alerts::{photo, prepare, raise_lockout, secs, store_at, t0};
+use common::http::{Answer, Log, serve};
 use common::{Kiosk, stdout};
 use doorguard::alerts::channels::ntfy::{Ntfy, NtfySettings};
 use doorguard::alerts::outbox::Outbox;
 use doorguard::alerts::{Notifier, SendError};
 use doorguard::store::{DeliveryState, Store};
 
-/// What the server received.
-#[derive(Debug, Clone)]
-struct Received {
-    method: String,
-    url: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// An ntfy-like server on `port` answering each request with `answer(n)` (status,
-/// extra headers, JSON body) for the n-th request, recording what it got.
-fn ntfy_server(
-    listener: TcpListener,
-    answer: impl Fn(usize) -> (u16, Vec<(&'static str, String)>, String) + Send + 'static,
-) -> Arc<Mutex<Vec<Received>>> {
-    let server = tiny_http::Server::from_listener(listener, None).unwrap();
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&received);
-    thread::spawn(move || {
-        for mut request in server.incoming_requests() {
-            let mut body = Vec::new();
-            let _ = request.as_reader().read_to_end(&mut body);
-            let n = {
-                let mut log = log.lock().unwrap();
-                log.push(Received {
-                    method: request.method().to_string(),
-                    url: request.url().to_owned(),
-                    headers: request
-                        .headers()
-                        .iter()
-                        .map(|h| (h.field.to_string(), h.value.to_string()))
-                        .collect(),
-                    body,
-                });
-                log.len() - 1
-            };
-            let (status, headers, json) = answer(n);
-            let mut response = tiny_http::Response::from_string(json).with_status_code(status);
-            for (name, value) in headers {
-                response.add_header(tiny_http::Header::from_bytes(name, value).unwrap());
-            }
-            let _ = request.respond(response);
-        }
-    });
-    received
+/// An ntfy-like server on `listener` answering the n-th request with `answer(n)`.
+fn ntfy_server(listener: TcpListener, answer: impl Fn(usize) -> Answer + Send + 'static) -> Log {
+    serve(listener, move |n, _| answer(n))
 }
 
 fn ok_json(n: usize) -> String {

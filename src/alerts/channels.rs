@@ -28,6 +28,9 @@ pub fn install_crypto_provider() {
     });
 }
 
+/// Every channel's name, as its configuration section and in the outbox.
+pub const NAMES: &[&str] = &["email", "ntfy"];
+
 /// The channels enabled in the configuration, with their secrets, ready to send. A
 /// channel that cannot be built (bad address, missing secret) is an error naming it.
 pub fn configured(

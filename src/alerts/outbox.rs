@@ -11,7 +11,8 @@
 //! `X-Doorguard-Alert`) so the receiving side can recognise it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -25,8 +26,6 @@ use crate::store::{Due, Store, StoreError};
 pub const FIRST_RETRY: Duration = Duration::from_secs(1);
 /// The longest pause between two tries.
 pub const MAX_RETRY: Duration = Duration::from_secs(3600);
-/// Deliveries handled per pass before expiring and looking again.
-const BATCH: usize = 100;
 
 /// The pause before try number `tries + 1` after `tries` failed ones: 1 s, 2 s, 4 s, …
 /// up to 1 h, times a jitter factor between 0.8 and 1.2 (`jitter` in `0.0..1.0`), and
@@ -67,6 +66,9 @@ pub struct Outbox {
 }
 
 impl Outbox {
+    /// Deliveries handled per pass before expiring and looking again.
+    pub const BATCH: usize = 100;
+
     /// An outbox over these channels, giving up on a delivery `max_age` after its
     /// alert was raised.
     pub fn new(notifiers: Vec<Box<dyn Notifier>>, max_age: Duration) -> Outbox {
@@ -92,7 +94,7 @@ impl Outbox {
         if expired > 0 {
             tracing::warn!("alerts: {expired} deliveries expired after the maximum age");
         }
-        let due = store.due_deliveries(now(), BATCH)?;
+        let due = store.due_deliveries(now(), Self::BATCH)?;
         let mut reports = Vec::with_capacity(due.len());
         for delivery in due {
             reports.push(self.try_one(store, &delivery, now)?);
@@ -144,27 +146,69 @@ impl Outbox {
     }
 }
 
+/// The right to deliver a database's alerts, held by one process at a time (the kiosk
+/// or `doorguard alerts deliver`), so no two workers send the same delivery. An
+/// exclusive lock on `DB-outbox.lock` next to the database; the system releases it
+/// when the process ends, however it ends.
+#[derive(Debug)]
+pub struct DeliveryLock {
+    _file: File,
+}
+
+impl DeliveryLock {
+    /// Takes the lock for the database at `db`, or says who holds it.
+    pub fn acquire(db: &Path) -> Result<DeliveryLock, StoreError> {
+        let mut name = db.as_os_str().to_owned();
+        name.push("-outbox.lock");
+        let path = PathBuf::from(name);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| StoreError::Io {
+                what: format!("cannot open {}", path.display()),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(DeliveryLock { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(StoreError::OutboxBusy(db.to_owned())),
+            Err(TryLockError::Error(source)) => Err(StoreError::Io {
+                what: format!("cannot lock {}", path.display()),
+                source,
+            }),
+        }
+    }
+}
+
 /// The outbox on its own thread with its own database connection. Dropping it stops
 /// the thread after the try in progress.
 pub struct OutboxWorker {
     wake: Sender<()>,
     thread: Option<JoinHandle<()>>,
+    _lock: DeliveryLock,
 }
 
 impl OutboxWorker {
     /// Starts delivering from the database at `db`. The worker wakes when a delivery
     /// falls due, when [`OutboxWorker::wake`] is called (a new alert), and at least
-    /// once a minute.
+    /// once a minute. Fails with [`StoreError::OutboxBusy`] when another process
+    /// delivers from the same database.
     pub fn start(db: PathBuf, mut outbox: Outbox) -> Result<OutboxWorker, StoreError> {
+        let lock = DeliveryLock::acquire(&db)?;
         let mut store = Store::open(&db)?;
         let (wake, woken) = mpsc::channel();
         let thread = thread::Builder::new()
             .name("outbox".into())
             .spawn(move || run(&mut store, &mut outbox, &woken))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the outbox thread: {e}")))?;
+            .map_err(|source| StoreError::Io {
+                what: "cannot start the outbox thread".into(),
+                source,
+            })?;
         Ok(OutboxWorker {
             wake,
             thread: Some(thread),
+            _lock: lock,
         })
     }
 
@@ -188,7 +232,7 @@ impl Drop for OutboxWorker {
 fn run(store: &mut Store, outbox: &mut Outbox, woken: &Receiver<()>) {
     loop {
         let pause = match outbox.deliver_due(store, &Utc::now) {
-            Ok(reports) if reports.len() >= BATCH => Duration::ZERO,
+            Ok(reports) if reports.len() >= Outbox::BATCH => Duration::ZERO,
             Ok(_) => match store.next_delivery_at() {
                 Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or(Duration::ZERO),
                 Ok(None) => Duration::from_secs(60),

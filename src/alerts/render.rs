@@ -22,14 +22,27 @@ pub fn title(kind: AlertKind, attempts: u32) -> String {
     }
 }
 
-/// `Front door: lockout after 3 wrong attempts`.
+/// `Front door: lockout after 3 wrong attempts`; a test starts with `TEST`.
 pub fn subject(alert: &AlertContent) -> String {
-    format!("{}: {}", alert.kiosk, title(alert.kind, alert.attempts))
+    let test = if alert.test { "TEST " } else { "" };
+    format!(
+        "{test}{}: {}",
+        alert.kiosk,
+        title(alert.kind, alert.attempts)
+    )
 }
+
+/// What a test alert says under its subject.
+const TEST_NOTE: &str =
+    "This is a test sent with `doorguard alerts test`; nothing happened at the door.";
 
 /// The labelled lines every rendering shows, in order.
 fn lines(alert: &AlertContent) -> Vec<(&'static str, String)> {
-    let mut lines = vec![
+    let mut lines = Vec::new();
+    if alert.test {
+        lines.push(("Test", TEST_NOTE.to_owned()));
+    }
+    lines.extend([
         (
             "When",
             format!(
@@ -40,7 +53,7 @@ fn lines(alert: &AlertContent) -> Vec<(&'static str, String)> {
             ),
         ),
         ("Attempts", alert.attempts.to_string()),
-    ];
+    ]);
     if let Some(place) = &alert.place {
         lines.push(("Where", place.address.clone()));
         if let Some(link) = place.map_link() {
@@ -144,6 +157,7 @@ pub fn json(alert: &AlertContent) -> Value {
         "public_ip": alert.public_ip,
         "attempts": alert.attempts,
         "photos": alert.photos,
+        "test": alert.test,
     })
 }
 
@@ -172,6 +186,7 @@ mod tests {
             public_ip: None,
             attempts: 3,
             photos: 2,
+            test: false,
         }
     }
 
@@ -220,5 +235,20 @@ mod tests {
         assert_eq!(v["at"], "2026-11-25T13:03:07Z");
         assert_eq!(v["at_local"], "2026-11-25T14:03:07+01:00");
         assert_eq!(v["public_ip"], Value::Null);
+        assert_eq!(v["test"], false);
+    }
+
+    #[test]
+    fn a_test_alert_says_so_first() {
+        let mut alert = sample();
+        alert.test = true;
+        assert!(subject(&alert).starts_with("TEST Front <door>: lockout"));
+        assert!(
+            text(&alert).contains("Test:      This is a test"),
+            "{}",
+            text(&alert)
+        );
+        assert!(caption(&alert).contains("nothing happened at the door"));
+        assert_eq!(json(&alert)["test"], true);
     }
 }

@@ -56,7 +56,7 @@ pub use convert::{
 pub use ring::Ring;
 pub use service::{Camera, CameraHandle, Preview};
 pub use sharpness::{SCORE_WIDTH, laplacian_variance};
-pub use sim::SimCamera;
+pub use sim::{SimCamera, sample_picture};
 
 use super::Probe;
 

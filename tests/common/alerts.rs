@@ -34,10 +34,15 @@ pub fn store_at(path: &Path) -> Store {
 /// Three wrong PINs through the access rules and the store: returns the lockout
 /// alert's id.
 pub fn raise_lockout(store: &mut Store) -> i64 {
+    raise_lockout_at(store, t0())
+}
+
+/// [`raise_lockout`] with the first wrong PIN at `at`.
+pub fn raise_lockout_at(store: &mut Store, at: DateTime<Utc>) -> i64 {
     let mut machine = AccessMachine::new(Settings::defaults().access);
     let mut ids = Vec::new();
     for i in 0..3 {
-        let now = t0() + secs(i);
+        let now = at + secs(i);
         let commands = machine.handle(Event::Pin(PinOutcome::Wrong), now);
         ids.extend(
             store
@@ -65,6 +70,17 @@ pub fn prepare(
     photos: &[AlertPhoto],
     channels: &[&str],
 ) -> AlertContent {
+    prepare_at(store, id, photos, channels, t0() + secs(3))
+}
+
+/// [`prepare`] at `now`: the deliveries fall due then.
+pub fn prepare_at(
+    store: &mut Store,
+    id: i64,
+    photos: &[AlertPhoto],
+    channels: &[&str],
+    now: DateTime<Utc>,
+) -> AlertContent {
     let pending = store.unprepared_alerts().unwrap();
     let raised = pending
         .iter()
@@ -87,7 +103,7 @@ pub fn prepare(
     let key = store.evidence_public_key().unwrap();
     let retention = Duration::from_secs(90 * 86400);
     store
-        .prepare_alert(&content, photos, channels, &key, retention, t0() + secs(3))
+        .prepare_alert(&content, photos, channels, &key, retention, now)
         .unwrap();
     content
 }

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod alerts;
+pub mod http;
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

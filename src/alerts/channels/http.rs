@@ -43,8 +43,15 @@ pub fn network_error(channel: &str, e: reqwest::Error) -> SendError {
     } else {
         "the request failed"
     };
+    // The innermost cause says what happened ("Connection refused", "dns error");
+    // reqwest's own text only says that a request failed.
+    let e = e.without_url();
+    let mut cause: &dyn std::error::Error = &e;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
     SendError::Retry {
-        reason: format!("{channel}: {what}: {}", e.without_url()),
+        reason: format!("{channel}: {what}: {cause}"),
         after: None,
     }
 }

@@ -123,6 +123,24 @@ impl Camera {
         })
     }
 
+    /// Starts the configured camera, waits at most `wait` for it to deliver, and
+    /// returns the sharpest of a burst taken then; stops the camera again. For
+    /// one-off photos outside the kiosk (`doorguard alerts test`).
+    pub fn photo_now(settings: &CameraSettings, wait: Duration) -> Result<Photo, NoPhoto> {
+        let (camera, _sim) = Camera::start(settings, |_| {}).map_err(|e| NoPhoto::Offline {
+            reason: e.to_string(),
+        })?;
+        let handle = camera.handle();
+        let deadline = Instant::now() + wait;
+        while handle.status() == Status::Starting && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        let mut photos = handle.burst(Instant::now(), settings.burst as usize, 1)?;
+        photos.pop().ok_or(NoPhoto::NoFrameNear {
+            tolerance: handle.frame_interval(),
+        })
+    }
+
     /// A handle for snapshots, bursts, preview and status.
     pub fn handle(&self) -> CameraHandle {
         CameraHandle {

@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::convert::{jpeg_size, looks_like_jpeg, rgb_to_yuyv};
-use super::{CameraSettings, CameraSource, Error, Frame, FrameSource, Pixels};
+use super::{CameraSettings, CameraSource, Error, Frame, FrameSource, Photo, Pixels};
 
 /// JPEG files larger than this in a `sim:DIR` folder are skipped.
 const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -70,6 +70,26 @@ impl SimCamera {
             count: 0,
         }))
     }
+}
+
+/// The built-in sample picture: the synthetic scene's first frame as a JPEG, about
+/// `width × height`. `doorguard alerts test` sends it when the camera is offline.
+pub fn sample_picture(width: u32, height: u32, quality: u8) -> Result<Photo, Error> {
+    let scene = Synthetic::new(width.max(2) & !1, height.max(2));
+    let at = Instant::now();
+    let frame = Frame {
+        at,
+        width: scene.width,
+        height: scene.height,
+        pixels: Pixels::Yuyv(scene.draw(Duration::ZERO, 0).into()),
+    };
+    Ok(Photo {
+        jpeg: frame.to_jpeg(quality)?,
+        width: frame.width,
+        height: frame.height,
+        at,
+        sharpness: None,
+    })
 }
 
 enum Pictures {
