@@ -69,7 +69,11 @@ pub use secrets::{CREDENTIALS_DIRECTORY, SECRET_NAMES, SecretValue, Secrets};
 use crate::access::Policy;
 use crate::alerts::Place;
 use crate::alerts::channels::email::EmailSettings;
+use crate::alerts::channels::meta::MetaSettings;
 use crate::alerts::channels::ntfy::NtfySettings;
+use crate::alerts::channels::telegram::TelegramSettings;
+use crate::alerts::channels::twilio::TwilioSettings;
+use crate::alerts::channels::webhook::WebhookSettings;
 use crate::hw::camera::CameraSettings;
 use crate::hw::gpio::GpioSettings;
 use crate::hw::speech::SpeechSettings;
@@ -122,6 +126,14 @@ pub struct AlertSettings {
     pub email: Option<EmailSettings>,
     /// `[ntfy]`, when enabled (the token comes from the secrets).
     pub ntfy: Option<NtfySettings>,
+    /// `[whatsapp]` (Meta Cloud API), when enabled.
+    pub whatsapp: Option<MetaSettings>,
+    /// `[twilio]` (WhatsApp through Twilio), when enabled.
+    pub twilio: Option<TwilioSettings>,
+    /// `[telegram]`, when enabled.
+    pub telegram: Option<TelegramSettings>,
+    /// `[webhook]`, when enabled.
+    pub webhook: Option<WebhookSettings>,
 }
 
 /// `[kiosk]`: this kiosk's identity.

@@ -4,15 +4,14 @@
 
 use std::time::Duration;
 
-use chrono::{FixedOffset, TimeZone, Utc};
-use doorguard::access::AlertKind;
 use doorguard::alerts::channels::email::{Email, EmailSettings};
-use doorguard::alerts::{AlertContent, AlertPhoto, Notifier, Place, SendError};
+use doorguard::alerts::{AlertPhoto, Notifier, SendError};
 use doorguard::hw::camera::{decode_jpeg, encode_jpeg};
 use mail_parser::{MessageParser, MimeHeaders};
 
 mod common;
 
+use common::alerts::sample_lockout;
 use common::smtp::{SmtpServer, free_port};
 
 fn settings(port: u16) -> EmailSettings {
@@ -26,28 +25,6 @@ fn settings(port: u16) -> EmailSettings {
         username: None,
         password: None,
         timeout: Duration::from_secs(10),
-    }
-}
-
-fn lockout() -> AlertContent {
-    let at = Utc.with_ymd_and_hms(2026, 11, 25, 13, 3, 7).unwrap();
-    AlertContent {
-        id: 42,
-        kiosk: "Front door".into(),
-        kind: AlertKind::Lockout,
-        at,
-        at_local: at.with_timezone(&FixedOffset::east_opt(3600).unwrap()),
-        zone: "Europe/Berlin".into(),
-        place: Some(Place {
-            address: "12 Example Street, Springfield".into(),
-            latitude: Some(52.520008),
-            longitude: Some(13.404954),
-        }),
-        lan_addresses: vec!["192.168.1.20 (eth0)".into(), "fd00::20 (eth0)".into()],
-        public_ip: Some("203.0.113.7".into()),
-        attempts: 3,
-        photos: 1,
-        test: false,
     }
 }
 
@@ -68,7 +45,7 @@ fn the_lockout_email_arrives_with_its_photo_time_map_link_and_addresses() {
     let server = SmtpServer::start(dir.path());
     let mut email = Email::new(&settings(server.port)).unwrap();
     let receipt = email
-        .send(&lockout(), &[photo()])
+        .send(&sample_lockout(), &[photo()])
         .expect("the server accepts the alert");
     assert!(receipt.detail.starts_with("250"), "{}", receipt.detail);
 
@@ -126,7 +103,7 @@ fn the_lockout_email_arrives_with_its_photo_time_map_link_and_addresses() {
 #[test]
 fn a_server_that_is_not_there_means_try_again() {
     let mut email = Email::new(&settings(free_port())).unwrap();
-    match email.send(&lockout(), &[]) {
+    match email.send(&sample_lockout(), &[]) {
         Err(SendError::Retry { reason, .. }) => assert!(reason.starts_with("e-mail:"), "{reason}"),
         other => panic!("expected a retry, got {other:?}"),
     }
@@ -138,7 +115,7 @@ fn the_password_never_appears_in_an_error() {
     s.username = Some("kiosk".into());
     s.password = Some("hunter2-smtp-secret".into());
     let mut email = Email::new(&s).unwrap();
-    let err = email.send(&lockout(), &[photo()]).unwrap_err();
+    let err = email.send(&sample_lockout(), &[photo()]).unwrap_err();
     assert!(!err.to_string().contains("hunter2"), "{err}");
     assert!(!format!("{err:?} {s:?}").contains("hunter2"));
 }

@@ -29,7 +29,7 @@ pub fn install_crypto_provider() {
 }
 
 /// Every channel's name, as its configuration section and in the outbox.
-pub const NAMES: &[&str] = &["email", "ntfy"];
+pub const NAMES: &[&str] = &["email", "whatsapp", "twilio", "telegram", "ntfy", "webhook"];
 
 /// The channels enabled in the configuration, with their secrets, ready to send. A
 /// channel that cannot be built (bad address, missing secret) is an error naming it.
@@ -37,17 +37,41 @@ pub fn configured(
     settings: &AlertSettings,
     secrets: &Secrets,
 ) -> Result<Vec<Box<dyn Notifier>>, SendError> {
-    let secret = |name: &str| secrets.get(name).map(|s| s.expose().to_owned());
+    let secret = |name: &str| secrets.get(name).cloned();
     let mut channels: Vec<Box<dyn Notifier>> = Vec::new();
     if let Some(email) = &settings.email {
         let mut email = email.clone();
-        email.password = secret("smtp_password");
+        email.password = secret("smtp_password").map(|s| s.expose().to_owned());
         channels.push(Box::new(email::Email::new(&email)?));
+    }
+    if let Some(whatsapp) = &settings.whatsapp {
+        channels.push(Box::new(meta::Meta::new(
+            whatsapp,
+            secret("whatsapp_token"),
+        )?));
+    }
+    if let Some(twilio) = &settings.twilio {
+        channels.push(Box::new(twilio::Twilio::new(
+            twilio,
+            secret("twilio_auth_token"),
+        )?));
+    }
+    if let Some(telegram) = &settings.telegram {
+        channels.push(Box::new(telegram::Telegram::new(
+            telegram,
+            secret("telegram_bot_token"),
+        )?));
     }
     if let Some(ntfy) = &settings.ntfy {
         let mut ntfy = ntfy.clone();
-        ntfy.token = secret("ntfy_token");
+        ntfy.token = secret("ntfy_token").map(|s| s.expose().to_owned());
         channels.push(Box::new(ntfy::Ntfy::new(ntfy)?));
+    }
+    if let Some(webhook) = &settings.webhook {
+        channels.push(Box::new(webhook::Webhook::new(
+            webhook,
+            secret("webhook_secret"),
+        )?));
     }
     Ok(channels)
 }

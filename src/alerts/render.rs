@@ -138,6 +138,21 @@ pub fn caption(alert: &AlertContent) -> String {
     cut
 }
 
+/// The alert in one line — subject, local time, address — for template parameters,
+/// which may not hold line breaks, tabs or runs of spaces (WhatsApp templates).
+pub fn one_line(alert: &AlertContent) -> String {
+    let mut line = format!(
+        "{} at {} {}",
+        subject(alert),
+        alert.at_local.format("%Y-%m-%d %H:%M"),
+        alert.zone
+    );
+    if let Some(place) = &alert.place {
+        line.push_str(&format!(", {}", place.address));
+    }
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The JSON document for webhooks and MQTT.
 pub fn json(alert: &AlertContent) -> Value {
     let place = alert.place.as_ref();
@@ -236,6 +251,16 @@ mod tests {
         assert_eq!(v["at_local"], "2026-11-25T14:03:07+01:00");
         assert_eq!(v["public_ip"], Value::Null);
         assert_eq!(v["test"], false);
+    }
+
+    #[test]
+    fn the_one_line_summary_has_no_line_breaks() {
+        let mut alert = sample();
+        alert.place.as_mut().unwrap().address = "Back door\n\t12   Example Street".into();
+        assert_eq!(
+            one_line(&alert),
+            "Front <door>: lockout after 3 wrong attempts at 2026-11-25 14:03 CET, Back door 12 Example Street"
+        );
     }
 
     #[test]

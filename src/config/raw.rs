@@ -20,7 +20,11 @@ use super::{
 use crate::access::Policy;
 use crate::alerts::Place;
 use crate::alerts::channels::email::EmailSettings;
+use crate::alerts::channels::meta::MetaSettings;
 use crate::alerts::channels::ntfy::NtfySettings;
+use crate::alerts::channels::telegram::TelegramSettings;
+use crate::alerts::channels::twilio::TwilioSettings;
+use crate::alerts::channels::webhook::WebhookSettings;
 use crate::hw::camera::{CameraSettings, CameraSource};
 use crate::hw::gpio::{
     BeepPattern, BuzzerKind, BuzzerPatterns, GpioBackend, GpioSettings, InputLine, Level,
@@ -76,7 +80,11 @@ pub(crate) struct RawConfig {
     pub alerts: RawAlerts,
     pub location: RawLocation,
     pub email: RawEmail,
+    pub whatsapp: RawWhatsapp,
+    pub twilio: RawTwilio,
+    pub telegram: RawTelegram,
     pub ntfy: RawNtfy,
+    pub webhook: RawWebhook,
     pub log: RawLog,
     pub secrets: RawSecrets,
 }
@@ -219,6 +227,56 @@ pub(crate) struct RawNtfy {
     pub timeout: HumanDuration,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWhatsapp {
+    pub enabled: bool,
+    pub base_url: String,
+    pub phone_number_id: String,
+    pub to: String,
+    pub template: String,
+    pub template_language: String,
+    pub timeout: HumanDuration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTwilio {
+    pub enabled: bool,
+    pub base_url: String,
+    pub account_sid: String,
+    pub from: String,
+    pub to: String,
+    pub content_sid: String,
+    pub public_media_base_url: String,
+    pub timeout: HumanDuration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTelegram {
+    pub enabled: bool,
+    pub base_url: String,
+    pub chat_id: String,
+    pub timeout: HumanDuration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWebhook {
+    pub enabled: bool,
+    pub url: String,
+    pub timeout: HumanDuration,
+}
+
+/// The folder for photos published to Twilio: `media` next to the database.
+fn media_dir(database: &std::path::Path) -> std::path::PathBuf {
+    database
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("media")
+}
+
 /// Text that may be "" for "not given".
 fn given(text: String) -> Option<String> {
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
@@ -304,10 +362,15 @@ impl RawConfig {
             alerts,
             location,
             email,
+            whatsapp,
+            twilio,
+            telegram,
             ntfy,
+            webhook,
             log,
             secrets,
         } = self;
+        let media = media_dir(&storage.database);
         Settings {
             kiosk: KioskSettings { name: kiosk.name },
             storage: StorageSettings {
@@ -402,6 +465,34 @@ impl RawConfig {
                     tags: ntfy.tags,
                     token: None,
                     timeout: ntfy.timeout.0,
+                }),
+                whatsapp: whatsapp.enabled.then(|| MetaSettings {
+                    base_url: whatsapp.base_url,
+                    phone_number_id: whatsapp.phone_number_id.trim().to_owned(),
+                    to: whatsapp.to.trim().to_owned(),
+                    template: given(whatsapp.template),
+                    template_language: given(whatsapp.template_language)
+                        .unwrap_or_else(|| "en".to_owned()),
+                    timeout: whatsapp.timeout.0,
+                }),
+                twilio: twilio.enabled.then(|| TwilioSettings {
+                    base_url: twilio.base_url,
+                    account_sid: twilio.account_sid.trim().to_owned(),
+                    from: twilio.from.trim().to_owned(),
+                    to: twilio.to.trim().to_owned(),
+                    content_sid: given(twilio.content_sid),
+                    public_media_base_url: given(twilio.public_media_base_url),
+                    media_dir: media,
+                    timeout: twilio.timeout.0,
+                }),
+                telegram: telegram.enabled.then(|| TelegramSettings {
+                    base_url: telegram.base_url,
+                    chat_id: telegram.chat_id.trim().to_owned(),
+                    timeout: telegram.timeout.0,
+                }),
+                webhook: webhook.enabled.then(|| WebhookSettings {
+                    url: webhook.url.trim().to_owned(),
+                    timeout: webhook.timeout.0,
                 }),
             },
             log: LogSettings { level: log.level.0 },

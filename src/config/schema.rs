@@ -17,7 +17,8 @@ use crate::vault::KdfParams;
 /// The sections, in the order of the example file.
 pub(crate) const SECTIONS: &[&str] = &[
     "kiosk", "storage", "security", "lockout", "admin", "door", "camera", "gpio", "buzzer",
-    "speech", "alerts", "location", "email", "ntfy", "log", "secrets",
+    "speech", "alerts", "location", "email", "whatsapp", "twilio", "telegram", "ntfy", "webhook",
+    "log", "secrets",
 ];
 
 /// The levels a GPIO line can have.
@@ -69,6 +70,8 @@ pub(crate) enum Kind {
     MailboxList,
     /// An SMTP server in lettre's URL form (`smtps://…`, `smtp://…?tls=required`).
     SmtpUrl,
+    /// A phone number in international form (`+4915112345678`), or "" for none.
+    Phone,
 }
 
 /// One key of one section.
@@ -293,14 +296,7 @@ pub(crate) const KEYS: &[KeySpec] = &[
     key("email", "from", Kind::Mailbox),
     key("email", "to", Kind::MailboxList),
     key("email", "username", Kind::OptionalText { max_chars: 256 }),
-    key(
-        "email",
-        "timeout",
-        Kind::Duration {
-            min: secs(5),
-            max: secs(300),
-        },
-    ),
+    key("email", "timeout", CHANNEL_TIMEOUT),
     key("ntfy", "enabled", Kind::Bool),
     key("ntfy", "base_url", Kind::Url { optional: false }),
     key("ntfy", "topic", Kind::OptionalText { max_chars: 64 }),
@@ -313,14 +309,53 @@ pub(crate) const KEYS: &[KeySpec] = &[
             max_chars: 64,
         },
     ),
+    key("ntfy", "timeout", CHANNEL_TIMEOUT),
+    key("whatsapp", "enabled", Kind::Bool),
+    key("whatsapp", "base_url", Kind::Url { optional: false }),
     key(
-        "ntfy",
-        "timeout",
-        Kind::Duration {
-            min: secs(5),
-            max: secs(300),
-        },
+        "whatsapp",
+        "phone_number_id",
+        Kind::OptionalText { max_chars: 32 },
     ),
+    key("whatsapp", "to", Kind::Phone),
+    key(
+        "whatsapp",
+        "template",
+        Kind::OptionalText { max_chars: 512 },
+    ),
+    key(
+        "whatsapp",
+        "template_language",
+        Kind::OptionalText { max_chars: 16 },
+    ),
+    key("whatsapp", "timeout", CHANNEL_TIMEOUT),
+    key("twilio", "enabled", Kind::Bool),
+    key("twilio", "base_url", Kind::Url { optional: false }),
+    key(
+        "twilio",
+        "account_sid",
+        Kind::OptionalText { max_chars: 34 },
+    ),
+    key("twilio", "from", Kind::Phone),
+    key("twilio", "to", Kind::Phone),
+    key(
+        "twilio",
+        "content_sid",
+        Kind::OptionalText { max_chars: 34 },
+    ),
+    key(
+        "twilio",
+        "public_media_base_url",
+        Kind::Url { optional: true },
+    ),
+    key("twilio", "timeout", CHANNEL_TIMEOUT),
+    key("telegram", "enabled", Kind::Bool),
+    key("telegram", "base_url", Kind::Url { optional: false }),
+    key("telegram", "chat_id", Kind::OptionalText { max_chars: 64 }),
+    key("telegram", "timeout", CHANNEL_TIMEOUT),
+    key("webhook", "enabled", Kind::Bool),
+    key("webhook", "url", Kind::Url { optional: true }),
+    key("webhook", "timeout", CHANNEL_TIMEOUT),
     key("log", "level", Kind::Choice(LOG_LEVELS)),
     key("secrets", "file", Kind::Path { optional: true }),
 ];
@@ -353,6 +388,12 @@ pub(crate) const RULES: &[AtLeast] = &[
     },
 ];
 
+/// How long one try of a channel may take.
+const CHANNEL_TIMEOUT: Kind = Kind::Duration {
+    min: secs(5),
+    max: secs(300),
+};
+
 /// A key that must be set (not "" nor []) when its section's `enabled` is true.
 pub(crate) struct NeededWhenEnabled {
     pub section: &'static str,
@@ -371,6 +412,41 @@ pub(crate) const NEEDED_WHEN_ENABLED: &[NeededWhenEnabled] = &[
         section: "ntfy",
         key: "topic",
         hint: "the topic your phone subscribes to; on ntfy.sh make it long and unguessable",
+    },
+    NeededWhenEnabled {
+        section: "whatsapp",
+        key: "phone_number_id",
+        hint: "the sending number's id, shown in Meta's WhatsApp Manager under API Setup",
+    },
+    NeededWhenEnabled {
+        section: "whatsapp",
+        key: "to",
+        hint: "the owner's number in international form, e.g. \"+4915112345678\"",
+    },
+    NeededWhenEnabled {
+        section: "twilio",
+        key: "account_sid",
+        hint: "the account SID (AC…) from the Twilio console",
+    },
+    NeededWhenEnabled {
+        section: "twilio",
+        key: "from",
+        hint: "the WhatsApp sender number enabled on the Twilio account",
+    },
+    NeededWhenEnabled {
+        section: "twilio",
+        key: "to",
+        hint: "the owner's number in international form, e.g. \"+4915112345678\"",
+    },
+    NeededWhenEnabled {
+        section: "telegram",
+        key: "chat_id",
+        hint: "the chat's id: send a message to the bot, then read it from getUpdates",
+    },
+    NeededWhenEnabled {
+        section: "webhook",
+        key: "url",
+        hint: "the URL that receives the alerts, e.g. \"https://home.example.org/doorguard\"",
     },
 ];
 
@@ -555,7 +631,8 @@ impl KeySpec {
             | Kind::Url { .. }
             | Kind::Coordinates
             | Kind::Mailbox
-            | Kind::SmtpUrl => "a string",
+            | Kind::SmtpUrl
+            | Kind::Phone => "a string",
             Kind::TextList { .. } | Kind::MailboxList => "an array of strings",
             Kind::Integer { .. } => "an integer",
             Kind::Duration { .. } => "a duration string",
@@ -610,7 +687,8 @@ impl KeySpec {
                 | Kind::Choice(_)
                 | Kind::Url { .. }
                 | Kind::Mailbox
-                | Kind::SmtpUrl,
+                | Kind::SmtpUrl
+                | Kind::Phone,
                 DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_),
             ) => invalid.hint("put the value in double quotes"),
             _ => invalid,
@@ -720,6 +798,22 @@ impl KeySpec {
                     return Err(self.wrong_type(value));
                 };
                 check_smtp_url(&name, s)?;
+                Ok(None)
+            }
+            Kind::Phone => {
+                let DeValue::String(s) = value else {
+                    return Err(self.wrong_type(value));
+                };
+                let digits = s.trim().strip_prefix('+').unwrap_or(s.trim());
+                let ok = digits.is_empty()
+                    || ((6..=15).contains(&digits.len())
+                        && digits.chars().all(|c| c.is_ascii_digit()));
+                if !ok {
+                    return Err(Invalid::new(format!(
+                        "`{name}` must be a phone number in international form, found \"{s}\""
+                    ))
+                    .hint("country code and number, digits only: \"+4915112345678\""));
+                }
                 Ok(None)
             }
             Kind::Coordinates => {

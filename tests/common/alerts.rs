@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use doorguard::access::{AccessMachine, Event, PinOutcome};
+use chrono::{DateTime, FixedOffset, TimeDelta, TimeZone, Utc};
+use doorguard::access::{AccessMachine, AlertKind, Event, PinOutcome};
 use doorguard::alerts::{AlertContent, AlertPhoto, Place};
 use doorguard::config::Settings;
 use doorguard::store::Store;
@@ -106,4 +106,27 @@ pub fn prepare_at(
         .prepare_alert(&content, photos, channels, &key, retention, now)
         .unwrap();
     content
+}
+
+/// A lockout alert as prepared for kiosk "Front door", alert id 42.
+pub fn sample_lockout() -> AlertContent {
+    let at = Utc.with_ymd_and_hms(2026, 11, 25, 13, 3, 7).unwrap();
+    AlertContent {
+        id: 42,
+        kiosk: "Front door".into(),
+        kind: AlertKind::Lockout,
+        at,
+        at_local: at.with_timezone(&FixedOffset::east_opt(3600).unwrap()),
+        zone: "Europe/Berlin".into(),
+        place: Some(Place {
+            address: "12 Example Street, Springfield".into(),
+            latitude: Some(52.520008),
+            longitude: Some(13.404954),
+        }),
+        lan_addresses: vec!["192.168.1.20 (eth0)".into(), "fd00::20 (eth0)".into()],
+        public_ip: Some("203.0.113.7".into()),
+        attempts: 3,
+        photos: 1,
+        test: false,
+    }
 }

@@ -80,8 +80,9 @@ fn cut(text: &str) -> String {
 }
 
 /// Reads an answer: the body of a 2xx, else the error it means. `api_error` pulls
-/// the API's own message out of a JSON error body; `retry_hint` an API's own retry
-/// delay (Telegram's `parameters.retry_after`).
+/// the API's own message out of a JSON error body; `retry_hint` an API's own "try
+/// again later" (Telegram's `parameters.retry_after`, Meta's throttling codes), which
+/// makes any status worth another try.
 pub fn read(
     channel: &str,
     response: Response,
@@ -99,12 +100,19 @@ pub fn read(
         .as_ref()
         .and_then(api_error)
         .unwrap_or_else(|| cut(&body));
-    let after = after.or_else(|| json.as_ref().and_then(retry_hint));
+    let hint = json.as_ref().and_then(retry_hint);
     let reason = if detail.is_empty() {
         format!("{channel}: HTTP {status}")
     } else {
         format!("{channel}: HTTP {status}: {}", cut(&detail))
     };
+    if let Some(hint) = hint {
+        // The API says in its own words to come back later, whatever the status.
+        return Err(SendError::Retry {
+            reason,
+            after: Some(after.map_or(hint, |a| a.max(hint))),
+        });
+    }
     Err(classify(status, reason, after))
 }
 
@@ -118,6 +126,91 @@ pub fn classify(status: StatusCode, reason: String, after: Option<Duration>) -> 
     } else {
         SendError::Permanent { reason }
     }
+}
+
+/// A multipart/form-data body built in memory (RFC 7578), so its exact bytes are
+/// known: the webhook signs them, and every request carries a `Content-Length`.
+pub struct Multipart {
+    boundary: String,
+    body: Vec<u8>,
+}
+
+impl Default for Multipart {
+    fn default() -> Self {
+        Multipart::new()
+    }
+}
+
+impl Multipart {
+    /// An empty body with a random boundary.
+    pub fn new() -> Multipart {
+        let mut random = [0u8; 12];
+        // A fixed boundary still works unless a part contains it; JPEGs and JSON
+        // practically never do.
+        let _ = getrandom::fill(&mut random);
+        let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        Multipart {
+            boundary: format!("doorguard-{hex}"),
+            body: Vec::new(),
+        }
+    }
+
+    fn head(&mut self, disposition: &str, content_type: Option<&str>) {
+        self.body
+            .extend_from_slice(format!("--{}\r\n", self.boundary).as_bytes());
+        self.body.extend_from_slice(
+            format!("Content-Disposition: form-data; {disposition}\r\n").as_bytes(),
+        );
+        if let Some(content_type) = content_type {
+            self.body
+                .extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
+        }
+        self.body.extend_from_slice(b"\r\n");
+    }
+
+    /// A text field.
+    pub fn text(mut self, name: &str, value: &str) -> Multipart {
+        self.head(&format!("name=\"{name}\""), None);
+        self.body.extend_from_slice(value.as_bytes());
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+
+    /// A file field. `name` and `filename` must not contain quotes or line breaks.
+    pub fn file(
+        mut self,
+        name: &str,
+        filename: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Multipart {
+        self.head(
+            &format!("name=\"{name}\"; filename=\"{filename}\""),
+            Some(content_type),
+        );
+        self.body.extend_from_slice(bytes);
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+
+    /// The `Content-Type` header value and the body.
+    pub fn finish(mut self) -> (String, Vec<u8>) {
+        self.body
+            .extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
+        (
+            format!("multipart/form-data; boundary={}", self.boundary),
+            self.body,
+        )
+    }
+}
+
+/// The JSON of an accepted answer; an answer that is not JSON is kept as text in the
+/// error, worth another try (a proxy's error page, a truncated body).
+pub fn json_body(channel: &str, body: &str) -> Result<serde_json::Value, SendError> {
+    serde_json::from_str(body).map_err(|_| SendError::Retry {
+        reason: format!("{channel}: the answer is not JSON: {}", cut(body)),
+        after: None,
+    })
 }
 
 /// No API-specific retry hint.
@@ -145,6 +238,29 @@ mod tests {
         );
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn multipart_bodies_have_one_part_per_field_and_a_closing_boundary() {
+        let (content_type, body) = Multipart::new()
+            .text("alert", "{}")
+            .file("photo1", "a.jpg", "image/jpeg", b"\xff\xd8\xff\xd9")
+            .finish();
+        let boundary = content_type
+            .strip_prefix("multipart/form-data; boundary=")
+            .unwrap();
+        let expected = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"alert\"\r\n\r\n{{}}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"photo1\"; filename=\"a.jpg\"\r\n\
+             Content-Type: image/jpeg\r\n\r\n"
+        );
+        assert!(body.starts_with(expected.as_bytes()));
+        let end = [
+            &[0xff, 0xd9][..],
+            format!("\r\n--{boundary}--\r\n").as_bytes(),
+        ]
+        .concat();
+        assert!(body.ends_with(&end));
     }
 
     #[test]
