@@ -70,6 +70,7 @@ use crate::access::Policy;
 use crate::alerts::Place;
 use crate::alerts::channels::email::EmailSettings;
 use crate::alerts::channels::meta::MetaSettings;
+use crate::alerts::channels::mqtt::MqttSettings;
 use crate::alerts::channels::ntfy::NtfySettings;
 use crate::alerts::channels::telegram::TelegramSettings;
 use crate::alerts::channels::twilio::TwilioSettings;
@@ -134,6 +135,8 @@ pub struct AlertSettings {
     pub telegram: Option<TelegramSettings>,
     /// `[webhook]`, when enabled.
     pub webhook: Option<WebhookSettings>,
+    /// `[mqtt]`, when enabled.
+    pub mqtt: Option<MqttSettings>,
 }
 
 /// `[kiosk]`: this kiosk's identity.

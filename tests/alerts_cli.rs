@@ -202,7 +202,7 @@ fn without_an_enabled_channel_the_commands_say_where_to_enable_one() {
         let err = stderr(&out);
         assert!(
             err.contains(
-                "no alert channel is enabled: set `enabled = true` in one of [email], [whatsapp], [twilio], [telegram], [ntfy], [webhook]"
+                "no alert channel is enabled: set `enabled = true` in one of [email], [whatsapp], [twilio], [telegram], [ntfy], [webhook], [mqtt]"
             ),
             "{err}"
         );

@@ -796,3 +796,73 @@ fn channel_sections_resolve_and_their_mistakes_are_explained() {
         "{err}"
     );
 }
+
+#[test]
+fn messaging_sections_resolve_and_check_numbers_urls_and_topics() {
+    let file = config_file(
+        "[storage]\ndatabase = \"/srv/door/door.db\"\n\
+         [whatsapp]\nenabled = true\nphone_number_id = \"106540352242922\"\nto = \"+4915112345678\"\n\
+         [twilio]\nenabled = true\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\n\
+         from = \"+14155238886\"\nto = \"+4915112345678\"\n\
+         [telegram]\nenabled = true\nchat_id = \"-1001234567890\"\n\
+         [webhook]\nenabled = true\nurl = \"https://home.example.org/door\"\n\
+         [mqtt]\nenabled = true\nserver = \"mqtts://broker.example.org\"\nusername = \"kiosk\"\n",
+    );
+    let s = Settings::load(&file.path, true).unwrap();
+    let whatsapp = s.alerts.whatsapp.unwrap();
+    assert_eq!(whatsapp.template, None);
+    assert_eq!(whatsapp.template_language, "en");
+    let twilio = s.alerts.twilio.unwrap();
+    assert_eq!(twilio.public_media_base_url, None);
+    assert_eq!(
+        twilio.media_dir,
+        PathBuf::from("/srv/door/media"),
+        "next to the database"
+    );
+    assert_eq!(
+        s.alerts.telegram.unwrap().base_url,
+        "https://api.telegram.org"
+    );
+    assert_eq!(
+        s.alerts.webhook.unwrap().url,
+        "https://home.example.org/door"
+    );
+    let mqtt = s.alerts.mqtt.unwrap();
+    assert_eq!(
+        (mqtt.topic_prefix.as_str(), mqtt.discovery_prefix.as_str()),
+        ("doorguard", "homeassistant")
+    );
+
+    let (err, _, _f) = load_err(
+        "[whatsapp]\nenabled = true\nphone_number_id = \"1065\"\nto = \"0151 1234 5678x\"\n\
+         [twilio]\nenabled = true\n\
+         [mqtt]\nserver = \"mqtt://kiosk:pw-secret@broker\"\ntopic_prefix = \"door/#\"\n",
+    );
+    let text = err.to_string();
+    assert!(!text.contains("pw-secret"), "{text}");
+    let found = seen(&err);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.0 == 4 && p.2.contains("must be a phone number in international form")),
+        "{text}"
+    );
+    for key in ["account_sid", "from", "to"] {
+        assert!(
+            text.contains(&format!(
+                "`twilio.{key}` must be set when `twilio.enabled = true`"
+            )),
+            "{key}: {text}"
+        );
+    }
+    assert!(
+        found.iter().any(|p| p.0 == 8
+            && p.2.contains("must not contain a password")
+            && p.3.is_some_and(|h| h.contains("mqtt_password"))),
+        "{text}"
+    );
+    assert!(
+        found.iter().any(|p| p.0 == 9 && p.2.contains("`+`, `#`")),
+        "{text}"
+    );
+}

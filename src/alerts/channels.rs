@@ -29,7 +29,9 @@ pub fn install_crypto_provider() {
 }
 
 /// Every channel's name, as its configuration section and in the outbox.
-pub const NAMES: &[&str] = &["email", "whatsapp", "twilio", "telegram", "ntfy", "webhook"];
+pub const NAMES: &[&str] = &[
+    "email", "whatsapp", "twilio", "telegram", "ntfy", "webhook", "mqtt",
+];
 
 /// The channels enabled in the configuration, with their secrets, ready to send. A
 /// channel that cannot be built (bad address, missing secret) is an error naming it.
@@ -72,6 +74,9 @@ pub fn configured(
             webhook,
             secret("webhook_secret"),
         )?));
+    }
+    if let Some(mqtt) = &settings.mqtt {
+        channels.push(Box::new(mqtt::Mqtt::new(mqtt, secret("mqtt_password"))?));
     }
     Ok(channels)
 }

@@ -21,6 +21,7 @@ use crate::access::Policy;
 use crate::alerts::Place;
 use crate::alerts::channels::email::EmailSettings;
 use crate::alerts::channels::meta::MetaSettings;
+use crate::alerts::channels::mqtt::MqttSettings;
 use crate::alerts::channels::ntfy::NtfySettings;
 use crate::alerts::channels::telegram::TelegramSettings;
 use crate::alerts::channels::twilio::TwilioSettings;
@@ -85,6 +86,7 @@ pub(crate) struct RawConfig {
     pub telegram: RawTelegram,
     pub ntfy: RawNtfy,
     pub webhook: RawWebhook,
+    pub mqtt: RawMqtt,
     pub log: RawLog,
     pub secrets: RawSecrets,
 }
@@ -269,6 +271,17 @@ pub(crate) struct RawWebhook {
     pub timeout: HumanDuration,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMqtt {
+    pub enabled: bool,
+    pub server: String,
+    pub username: String,
+    pub topic_prefix: String,
+    pub discovery_prefix: String,
+    pub timeout: HumanDuration,
+}
+
 /// The folder for photos published to Twilio: `media` next to the database.
 fn media_dir(database: &std::path::Path) -> std::path::PathBuf {
     database
@@ -367,6 +380,7 @@ impl RawConfig {
             telegram,
             ntfy,
             webhook,
+            mqtt,
             log,
             secrets,
         } = self;
@@ -493,6 +507,13 @@ impl RawConfig {
                 webhook: webhook.enabled.then(|| WebhookSettings {
                     url: webhook.url.trim().to_owned(),
                     timeout: webhook.timeout.0,
+                }),
+                mqtt: mqtt.enabled.then(|| MqttSettings {
+                    server: mqtt.server,
+                    username: given(mqtt.username),
+                    topic_prefix: mqtt.topic_prefix,
+                    discovery_prefix: mqtt.discovery_prefix,
+                    timeout: mqtt.timeout.0,
                 }),
             },
             log: LogSettings { level: log.level.0 },

@@ -18,7 +18,7 @@ use crate::vault::KdfParams;
 pub(crate) const SECTIONS: &[&str] = &[
     "kiosk", "storage", "security", "lockout", "admin", "door", "camera", "gpio", "buzzer",
     "speech", "alerts", "location", "email", "whatsapp", "twilio", "telegram", "ntfy", "webhook",
-    "log", "secrets",
+    "mqtt", "log", "secrets",
 ];
 
 /// The levels a GPIO line can have.
@@ -68,10 +68,12 @@ pub(crate) enum Kind {
     Mailbox,
     /// An array of up to 20 e-mail addresses.
     MailboxList,
-    /// An SMTP server in lettre's URL form (`smtps://…`, `smtp://…?tls=required`).
-    SmtpUrl,
+    /// A server URL of one protocol (`smtps://…`, `mqtt://…`) without a password.
+    ServerUrl(&'static Server),
     /// A phone number in international form (`+4915112345678`), or "" for none.
     Phone,
+    /// An MQTT topic level or path without wildcards: 1 to 64 characters.
+    Topic,
 }
 
 /// One key of one section.
@@ -292,7 +294,7 @@ pub(crate) const KEYS: &[KeySpec] = &[
     key("location", "address", Kind::OptionalText { max_chars: 200 }),
     key("location", "coordinates", Kind::Coordinates),
     key("email", "enabled", Kind::Bool),
-    key("email", "server", Kind::SmtpUrl),
+    key("email", "server", Kind::ServerUrl(&SMTP)),
     key("email", "from", Kind::Mailbox),
     key("email", "to", Kind::MailboxList),
     key("email", "username", Kind::OptionalText { max_chars: 256 }),
@@ -356,6 +358,12 @@ pub(crate) const KEYS: &[KeySpec] = &[
     key("webhook", "enabled", Kind::Bool),
     key("webhook", "url", Kind::Url { optional: true }),
     key("webhook", "timeout", CHANNEL_TIMEOUT),
+    key("mqtt", "enabled", Kind::Bool),
+    key("mqtt", "server", Kind::ServerUrl(&MQTT)),
+    key("mqtt", "username", Kind::OptionalText { max_chars: 256 }),
+    key("mqtt", "topic_prefix", Kind::Topic),
+    key("mqtt", "discovery_prefix", Kind::Topic),
+    key("mqtt", "timeout", CHANNEL_TIMEOUT),
     key("log", "level", Kind::Choice(LOG_LEVELS)),
     key("secrets", "file", Kind::Path { optional: true }),
 ];
@@ -569,13 +577,38 @@ fn check_mailbox(name: &str, s: &str) -> Result<(), Invalid> {
         })
 }
 
-fn check_smtp_url(name: &str, s: &str) -> Result<(), Invalid> {
-    let hint = "e.g. \"smtps://mail.example.org:465\", \"smtp://mail.example.org:587?tls=required\" or \"smtp://127.0.0.1:25\"";
-    let url = reqwest::Url::parse(s)
-        .map_err(|e| Invalid::new(format!("`{name}` is not a URL: \"{s}\" ({e})")).hint(hint))?;
-    if !matches!(url.scheme(), "smtp" | "smtps") {
+/// The protocol of a [`Kind::ServerUrl`].
+#[derive(Debug)]
+pub(crate) struct Server {
+    /// The plain and the TLS scheme, e.g. `smtp` and `smtps`.
+    pub schemes: [&'static str; 2],
+    /// The secret that holds the password.
+    pub secret: &'static str,
+    /// Examples for the hint.
+    pub examples: &'static str,
+}
+
+pub(crate) const SMTP: Server = Server {
+    schemes: ["smtp", "smtps"],
+    secret: "smtp_password",
+    examples: "\"smtps://mail.example.org:465\", \"smtp://mail.example.org:587?tls=required\" or \"smtp://127.0.0.1:25\"",
+};
+
+pub(crate) const MQTT: Server = Server {
+    schemes: ["mqtt", "mqtts"],
+    secret: "mqtt_password",
+    examples: "\"mqtt://homeassistant.local:1883\" or \"mqtts://broker.example.org:8883\"",
+};
+
+fn check_server_url(name: &str, s: &str, server: &Server) -> Result<(), Invalid> {
+    let hint = format!("e.g. {}", server.examples);
+    let url = reqwest::Url::parse(s).map_err(|e| {
+        Invalid::new(format!("`{name}` is not a URL: \"{s}\" ({e})")).hint(hint.clone())
+    })?;
+    let [plain, tls] = server.schemes;
+    if url.scheme() != plain && url.scheme() != tls {
         return Err(Invalid::new(format!(
-            "`{name}` must start with smtp:// or smtps://, found {}://",
+            "`{name}` must start with {plain}:// or {tls}://, found {}://",
             url.scheme()
         ))
         .hint(hint));
@@ -583,8 +616,10 @@ fn check_smtp_url(name: &str, s: &str) -> Result<(), Invalid> {
     if url.password().is_some() {
         // The value is not repeated: it holds a password.
         return Err(
-            Invalid::new(format!("`{name}` must not contain a password"))
-                .hint("put the password in the secrets file as `smtp_password`"),
+            Invalid::new(format!("`{name}` must not contain a password")).hint(format!(
+                "put the password in the secrets file as `{}`",
+                server.secret
+            )),
         );
     }
     if url.host_str().is_none_or(str::is_empty) {
@@ -631,8 +666,9 @@ impl KeySpec {
             | Kind::Url { .. }
             | Kind::Coordinates
             | Kind::Mailbox
-            | Kind::SmtpUrl
-            | Kind::Phone => "a string",
+            | Kind::ServerUrl(_)
+            | Kind::Phone
+            | Kind::Topic => "a string",
             Kind::TextList { .. } | Kind::MailboxList => "an array of strings",
             Kind::Integer { .. } => "an integer",
             Kind::Duration { .. } => "a duration string",
@@ -687,8 +723,9 @@ impl KeySpec {
                 | Kind::Choice(_)
                 | Kind::Url { .. }
                 | Kind::Mailbox
-                | Kind::SmtpUrl
-                | Kind::Phone,
+                | Kind::ServerUrl(_)
+                | Kind::Phone
+                | Kind::Topic,
                 DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_),
             ) => invalid.hint("put the value in double quotes"),
             _ => invalid,
@@ -793,11 +830,30 @@ impl KeySpec {
                 }
                 Ok(None)
             }
-            Kind::SmtpUrl => {
+            Kind::ServerUrl(server) => {
                 let DeValue::String(s) = value else {
                     return Err(self.wrong_type(value));
                 };
-                check_smtp_url(&name, s)?;
+                check_server_url(&name, s, server)?;
+                Ok(None)
+            }
+            Kind::Topic => {
+                let DeValue::String(s) = value else {
+                    return Err(self.wrong_type(value));
+                };
+                let bad = s.is_empty()
+                    || s.chars().count() > 64
+                    || s.starts_with('/')
+                    || s.ends_with('/')
+                    || s.chars().any(|c| {
+                        matches!(c, '+' | '#' | '\0') || c.is_control() || c.is_whitespace()
+                    });
+                if bad {
+                    return Err(Invalid::new(format!(
+                        "`{name}` must be 1 to 64 characters without spaces, `+`, `#` or a leading or trailing `/`, found \"{s}\""
+                    ))
+                    .hint("e.g. \"doorguard\" or \"home/doors\""));
+                }
                 Ok(None)
             }
             Kind::Phone => {
