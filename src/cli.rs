@@ -250,6 +250,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             } else {
                 println!("secrets set: {}", names.join(", "));
             }
+            let channels = crate::alerts::channels::configured(&ctx.settings.alerts, &secrets)
+                .map_err(|e| CliError::Input(e.to_string()))?;
+            let channels: Vec<&str> = channels.iter().map(|c| c.channel()).collect();
+            if channels.is_empty() {
+                println!("alert channels: none enabled");
+            } else {
+                println!("alert channels: {}", channels.join(", "));
+            }
             Ok(())
         }
         Command::Run => admin::run_placeholder(&ctx),

@@ -86,3 +86,38 @@ fn the_shipped_defaults_pass_check_config() {
     );
     assert!(stderr(&out).contains("missing.toml"));
 }
+
+#[test]
+fn check_config_names_the_enabled_channels_and_a_missing_secret() {
+    let k = Kiosk::new();
+    let secrets = k.file("secrets.toml", "");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    k.file(
+        "config.toml",
+        &format!(
+            "[telegram]\nenabled = true\nchat_id = \"-1001\"\n\
+             [ntfy]\nenabled = true\ntopic = \"door-x\"\n\
+             [secrets]\nfile = \"{}\"\n",
+            secrets.display()
+        ),
+    );
+    let out = k.run(&["check-config"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("telegram: the `telegram_bot_token` secret is not set"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(&secrets, "telegram_bot_token = \"123:tg-secret-token\"\n").unwrap();
+    let out = k.run(&["check-config"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("secrets set: telegram_bot_token"), "{text}");
+    assert!(text.contains("alert channels: telegram, ntfy"), "{text}");
+    assert!(!text.contains("tg-secret-token") && !stderr(&out).contains("tg-secret-token"));
+}
