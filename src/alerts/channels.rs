@@ -15,7 +15,7 @@ pub mod webhook;
 use std::sync::Once;
 
 use super::{Notifier, SendError};
-use crate::config::{AlertSettings, Secrets};
+use crate::config::{AlertSettings, SecretValue, Secrets};
 
 /// Makes rustls use `ring` for every TLS connection of the process (reqwest and
 /// rumqttc are built without a provider of their own; aws-lc-rs does not cross-build
@@ -26,6 +26,17 @@ pub fn install_crypto_provider() {
         // Fails only if a provider is already installed, which is just as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+/// A secret the channel cannot work without, or an error naming it.
+fn required(
+    channel: &str,
+    name: &str,
+    secret: Option<SecretValue>,
+) -> Result<SecretValue, SendError> {
+    secret.ok_or_else(|| SendError::Permanent {
+        reason: format!("{channel}: the `{name}` secret is not set"),
+    })
 }
 
 /// Every channel's name, as its configuration section and in the outbox.

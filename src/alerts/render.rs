@@ -129,11 +129,15 @@ pub fn caption(alert: &AlertContent) -> String {
     for (label, value) in lines(alert) {
         out.push_str(&format!("{label}: {value}\n"));
     }
-    let out = out.trim_end();
-    if out.chars().count() <= CAPTION_MAX {
-        return out.to_owned();
+    truncate(out.trim_end(), CAPTION_MAX)
+}
+
+/// `text` if it has at most `max` characters, else its first `max - 1` and `…`.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
     }
-    let mut cut: String = out.chars().take(CAPTION_MAX - 1).collect();
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
     cut.push('…');
     cut
 }

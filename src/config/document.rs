@@ -231,6 +231,22 @@ impl<'i> Walk<'_, 'i> {
             .map(|o| (o, true))
     }
 
+    /// A problem at the first of `keys` the user wrote, or about the whole file when
+    /// they come from the defaults.
+    fn problem_at_first(
+        &mut self,
+        keys: &[(&'static str, &'static str)],
+        message: String,
+        hint: Option<String>,
+    ) {
+        match keys.iter().find_map(|k| self.user.get(k)).map(|u| u.offset) {
+            Some(offset) => self.problem(offset, message, hint),
+            None => self
+                .problems
+                .push(Problem::whole_file(self.origin, message).with_hint(hint)),
+        }
+    }
+
     /// A channel switched on must have what it cannot work without.
     fn needed_when_enabled(&mut self, merged: &DeTable<'i>) {
         for need in schema::NEEDED_WHEN_ENABLED {
@@ -255,17 +271,11 @@ impl<'i> Walk<'_, 'i> {
                 need.section, need.key
             );
             let hint = Some(need.hint.to_owned());
-            let at = self
-                .user
-                .get(&(need.section, need.key))
-                .or_else(|| self.user.get(&(need.section, "enabled")))
-                .map(|u| u.offset);
-            match at {
-                Some(offset) => self.problem(offset, message, hint),
-                None => self
-                    .problems
-                    .push(Problem::whole_file(self.origin, message).with_hint(hint)),
-            }
+            self.problem_at_first(
+                &[(need.section, need.key), (need.section, "enabled")],
+                message,
+                hint,
+            );
         }
     }
 
@@ -292,17 +302,7 @@ impl<'i> Walk<'_, 'i> {
                 "{}: raise `{greater_name}` or lower `{lesser_name}`",
                 rule.why
             ));
-            let at = self
-                .user
-                .get(&rule.greater)
-                .or_else(|| self.user.get(&rule.lesser))
-                .map(|u| u.offset);
-            match at {
-                Some(offset) => self.problem(offset, message, hint),
-                None => self
-                    .problems
-                    .push(Problem::whole_file(self.origin, message).with_hint(hint)),
-            }
+            self.problem_at_first(&[rule.greater, rule.lesser], message, hint);
         }
     }
 }

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-use crate::alerts::SendError;
+use crate::alerts::{SendError, render};
 
 /// The longest API error text kept in an error message.
 const MAX_ERROR_TEXT: usize = 300;
@@ -69,14 +69,9 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
+/// An API's text, trimmed and cut to [`MAX_ERROR_TEXT`] characters.
 fn cut(text: &str) -> String {
-    let text = text.trim();
-    if text.chars().count() <= MAX_ERROR_TEXT {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(MAX_ERROR_TEXT).collect();
-    cut.push('…');
-    cut
+    render::truncate(text.trim(), MAX_ERROR_TEXT)
 }
 
 /// Reads an answer: the body of a 2xx, else the error it means. `api_error` pulls

@@ -74,9 +74,7 @@ impl Meta {
     /// Checks the settings and builds the client; the `whatsapp_token` secret is
     /// required.
     pub fn new(settings: &MetaSettings, token: Option<SecretValue>) -> Result<Meta, SendError> {
-        let token = token.ok_or_else(|| SendError::Permanent {
-            reason: "whatsapp: the `whatsapp_token` secret is not set".to_owned(),
-        })?;
+        let token = super::required("whatsapp", "whatsapp_token", token)?;
         let id = settings.phone_number_id.trim();
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
             return Err(SendError::Permanent {

@@ -51,9 +51,7 @@ impl Telegram {
         settings: &TelegramSettings,
         token: Option<SecretValue>,
     ) -> Result<Telegram, SendError> {
-        let token = token.ok_or_else(|| SendError::Permanent {
-            reason: "telegram: the `telegram_bot_token` secret is not set".to_owned(),
-        })?;
+        let token = super::required("telegram", "telegram_bot_token", token)?;
         Ok(Telegram {
             client: http::client("telegram", settings.timeout)?,
             base_url: settings.base_url.trim_end_matches('/').to_owned(),

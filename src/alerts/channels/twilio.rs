@@ -75,22 +75,11 @@ fn whatsapp(number: &str) -> String {
     }
 }
 
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max - 1).collect();
-    cut.push('…');
-    cut
-}
-
 impl Twilio {
     /// Checks the settings and builds the client; the `twilio_auth_token` secret is
     /// required.
     pub fn new(settings: &TwilioSettings, token: Option<SecretValue>) -> Result<Twilio, SendError> {
-        let token = token.ok_or_else(|| SendError::Permanent {
-            reason: "twilio: the `twilio_auth_token` secret is not set".to_owned(),
-        })?;
+        let token = super::required("twilio", "twilio_auth_token", token)?;
         let sid = settings.account_sid.trim();
         if !(sid.starts_with("AC")
             && sid.len() == 34
@@ -161,7 +150,7 @@ impl Notifier for Twilio {
                 let variables = serde_json::json!({"1": render::one_line(alert)});
                 form.push(("ContentVariables", variables.to_string()));
             }
-            None => form.push(("Body", cut(&render::caption(alert), BODY_MAX))),
+            None => form.push(("Body", render::truncate(&render::caption(alert), BODY_MAX))),
         }
         if let (Some(base), Some(photo)) = (&s.public_media_base_url, photos.first()) {
             form.push(("MediaUrl", self.publish(base, photo)?));
