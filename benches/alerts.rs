@@ -97,13 +97,10 @@ fn lockout(store: &mut Store) {
     }
 }
 
-fn photo() -> AlertPhoto {
-    let p = sample_picture(1280, 720, 85).expect("the sample picture");
-    AlertPhoto {
-        jpeg: p.jpeg.to_vec(),
-        width: p.width,
-        height: p.height,
-    }
+fn photo(width: u32, height: u32) -> AlertPhoto {
+    sample_picture(width, height, 85)
+        .expect("the sample picture")
+        .into()
 }
 
 fn prepare(store: &mut Store, photo: &AlertPhoto, channels: &[&str]) -> usize {
@@ -134,7 +131,7 @@ fn lockout_to_email(c: &mut Criterion) {
     })
     .expect("e-mail channel");
     let mut outbox = Outbox::new(vec![Box::new(email)], Duration::from_secs(86400));
-    let photo = photo();
+    let photo = photo(1280, 720);
 
     let mut group = c.benchmark_group("alerts");
     group.sample_size(30);
@@ -161,14 +158,7 @@ fn drain_thousand(c: &mut Criterion) {
     let template = dir.path().join("queued.db");
     let queued = {
         let mut store = initialized(&template);
-        let small = {
-            let p = sample_picture(320, 240, 80).expect("picture");
-            AlertPhoto {
-                jpeg: p.jpeg.to_vec(),
-                width: p.width,
-                height: p.height,
-            }
-        };
+        let small = photo(320, 240);
         for _ in 0..QUEUED {
             lockout(&mut store);
             prepare(&mut store, &small, &["webhook"]);

@@ -148,6 +148,16 @@ pub struct AlertPhoto {
     pub height: u32,
 }
 
+impl From<crate::hw::camera::Photo> for AlertPhoto {
+    fn from(photo: crate::hw::camera::Photo) -> AlertPhoto {
+        AlertPhoto {
+            jpeg: photo.jpeg.to_vec(),
+            width: photo.width,
+            height: photo.height,
+        }
+    }
+}
+
 /// What a server answered to a delivered alert, for `alerts show` and `alerts test`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {

@@ -44,11 +44,7 @@ fn a_lockout_at_the_door_reaches_the_owner_by_email_with_its_photo() {
     let id = {
         let mut store = Store::open(&kiosk.db).unwrap();
         let id = raise_lockout_at(&mut store, raised_at);
-        let photo = AlertPhoto {
-            jpeg: photo.jpeg.to_vec(),
-            width: photo.width,
-            height: photo.height,
-        };
+        let photo = AlertPhoto::from(photo);
         let public_ip = PublicIp::new(settings.alerts.public_ip_url.clone());
         let how = Preparation {
             kiosk: &settings.kiosk.name,

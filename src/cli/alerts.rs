@@ -126,14 +126,7 @@ fn test_photo(ctx: &Context) -> Vec<AlertPhoto> {
             }
         }
     };
-    photo
-        .map(|p| AlertPhoto {
-            jpeg: p.jpeg.to_vec(),
-            width: p.width,
-            height: p.height,
-        })
-        .into_iter()
-        .collect()
+    photo.map(AlertPhoto::from).into_iter().collect()
 }
 
 fn test(ctx: &Context, only: Option<&str>) -> Result<(), CliError> {
