@@ -17,4 +17,5 @@ pub mod hw;
 pub mod ids;
 pub mod person;
 pub mod store;
+pub mod ui;
 pub mod vault;

@@ -1,0 +1,27 @@
+//! The touchscreen UI: the Slint screens compiled from `ui/` (one adapter global per
+//! screen, a `Theme` global) and what Rust needs around them — a headless platform that
+//! renders screens to PNG with Slint's software renderer, for the demo and the tests.
+//!
+//! Owns nothing but presentation: no access decision, no store or device call is made
+//! from here; controllers set adapter properties and handle adapter callbacks.
+
+pub mod headless;
+
+#[allow(clippy::all, missing_docs)]
+mod generated {
+    slint::include_modules!();
+}
+
+pub use generated::*;
+
+/// A JPEG as a Slint image (a photo, a camera preview); `None` if it does not decode.
+pub fn image_from_jpeg(jpeg: &[u8]) -> Option<slint::Image> {
+    let (rgb, width, height) = crate::hw::camera::decode_jpeg(jpeg).ok()?;
+    Some(image_from_rgb(&rgb, width, height))
+}
+
+/// Packed RGB pixels as a Slint image.
+pub fn image_from_rgb(rgb: &[u8], width: u32, height: u32) -> slint::Image {
+    let buffer = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::clone_from_slice(rgb, width, height);
+    slint::Image::from_rgb8(buffer)
+}
