@@ -149,9 +149,6 @@ pub enum CliError {
     /// Some devices cannot be used (each explained in the output above).
     #[error("{0}")]
     Unavailable(String),
-    /// A command that exists but is not built yet.
-    #[error("{0}")]
-    NotYet(&'static str),
 }
 
 impl CliError {
@@ -260,7 +257,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Command::Run => admin::run_placeholder(&ctx),
+        Command::Run => admin::run(&ctx),
         Command::Init {
             admin,
             passphrase_file,

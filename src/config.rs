@@ -106,6 +106,8 @@ pub struct Settings {
     pub speech: SpeechSettings,
     /// `[alerts]` and `[location]`
     pub alerts: AlertSettings,
+    /// `[display]`
+    pub display: DisplaySettings,
     /// `[log]`
     pub log: LogSettings,
     /// `[secrets]`
@@ -158,6 +160,20 @@ pub struct StorageSettings {
 pub struct SecuritySettings {
     /// Argon2id parameters for new hashes; never below OWASP's minimum.
     pub kdf: KdfParams,
+}
+
+/// `[display]`: the touchscreen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplaySettings {
+    /// Slint's backend: `None` lets Slint choose (a window on a desktop, the
+    /// framebuffer without one); `Some("winit")` or `Some("linuxkms")` forces one.
+    pub backend: Option<String>,
+    /// Fill the screen (the kiosk); `false` for a window on a desktop.
+    pub fullscreen: bool,
+    /// The screens' language (`en`, `de`).
+    pub language: String,
+    /// Shuffle the digit keys for every PIN, so smudges and onlookers learn nothing.
+    pub scrambled_keypad: bool,
 }
 
 /// `[log]`: logging.

@@ -11,10 +11,12 @@
 
 pub mod access;
 pub mod alerts;
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod hw;
 pub mod ids;
+pub mod kiosk;
 pub mod person;
 pub mod store;
 pub mod ui;

@@ -5,6 +5,7 @@
 //! Owns nothing but presentation: no access decision, no store or device call is made
 //! from here; controllers set adapter properties and handle adapter callbacks.
 
+pub mod door;
 pub mod headless;
 
 #[allow(clippy::all, missing_docs)]

@@ -27,15 +27,13 @@ fn fill(app: &AppWindow) {
     state.set_kiosk_name("Front door".into());
     state.set_time("14:03".into());
     state.set_date("Wednesday, 25 November".into());
-    state.set_camera_status("Camera ready".into());
-    state.set_network_status("Online · 192.168.1.20".into());
-    state.set_alerts_status("Alerts: all sent".into());
+    state.set_camera_level(0);
+    state.set_network_address("192.168.1.20".into());
 
     let idle = app.global::<IdleAdapter>();
     idle.set_pin_length(3);
 
-    app.global::<GrantedAdapter>()
-        .set_greeting("Welcome, Zelda".into());
+    app.global::<GrantedAdapter>().set_open_seconds(5);
     app.global::<WrongAdapter>().set_remaining(2);
     let lockout = app.global::<LockoutAdapter>();
     lockout.set_countdown("4:59".into());

@@ -7,6 +7,7 @@ use chrono::{Local, Utc};
 
 use super::{AuthArgs, CliError, Context, secrets};
 use crate::access::{AccessMachine, Clearer, Credential, Event};
+use crate::config::Secrets;
 use crate::store::{AdminSession, Store, StoreError};
 
 /// Asks for the passphrase (or the recovery code) and opens an admin session. A wrong
@@ -36,21 +37,10 @@ pub(super) fn authenticate(
     }
 }
 
-pub(super) fn run_placeholder(ctx: &Context) -> Result<(), CliError> {
-    let store = ctx.open_store()?;
-    let people = if store.is_initialized()? {
-        store.people_count()?
-    } else {
-        0
-    };
-    eprintln!(
-        "doorguard {}: database {} ({people} people enrolled)",
-        env!("CARGO_PKG_VERSION"),
-        ctx.db.display()
-    );
-    Err(CliError::NotYet(
-        "the kiosk screen is not built yet; use the administration commands (see --help)",
-    ))
+pub(super) fn run(ctx: &Context) -> Result<(), CliError> {
+    let secrets = Secrets::load(&ctx.settings.secrets)?;
+    crate::app::run(ctx.settings.clone(), &ctx.db, &secrets)
+        .map_err(|e| CliError::Unavailable(e.to_string()))
 }
 
 pub(super) fn init(

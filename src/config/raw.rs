@@ -14,8 +14,8 @@ use serde::{Deserialize, Deserializer, de};
 
 use super::schema::{LOG_LEVELS, parse_choice, parse_coordinates, parse_duration};
 use super::{
-    AlertSettings, KioskSettings, LogSettings, SecretsSettings, SecuritySettings, Settings,
-    StorageSettings,
+    AlertSettings, DisplaySettings, KioskSettings, LogSettings, SecretsSettings, SecuritySettings,
+    Settings, StorageSettings,
 };
 use crate::access::Policy;
 use crate::alerts::Place;
@@ -87,6 +87,7 @@ pub(crate) struct RawConfig {
     pub ntfy: RawNtfy,
     pub webhook: RawWebhook,
     pub mqtt: RawMqtt,
+    pub display: RawDisplay,
     pub log: RawLog,
     pub secrets: RawSecrets,
 }
@@ -348,6 +349,15 @@ fn camera_source(device: &str) -> CameraSource {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct RawDisplay {
+    pub backend: Word,
+    pub fullscreen: bool,
+    pub language: Word,
+    pub scrambled_keypad: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RawLog {
     pub level: RawLevel,
 }
@@ -381,6 +391,7 @@ impl RawConfig {
             ntfy,
             webhook,
             mqtt,
+            display,
             log,
             secrets,
         } = self;
@@ -515,6 +526,13 @@ impl RawConfig {
                     discovery_prefix: mqtt.discovery_prefix,
                     timeout: mqtt.timeout.0,
                 }),
+            },
+            display: DisplaySettings {
+                backend: (!display.backend.is("auto"))
+                    .then(|| display.backend.0.trim().to_ascii_lowercase()),
+                fullscreen: display.fullscreen,
+                language: display.language.0.trim().to_ascii_lowercase(),
+                scrambled_keypad: display.scrambled_keypad,
             },
             log: LogSettings { level: log.level.0 },
             secrets: SecretsSettings {

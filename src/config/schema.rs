@@ -18,7 +18,7 @@ use crate::vault::KdfParams;
 pub(crate) const SECTIONS: &[&str] = &[
     "kiosk", "storage", "security", "lockout", "admin", "door", "camera", "gpio", "buzzer",
     "speech", "alerts", "location", "email", "whatsapp", "twilio", "telegram", "ntfy", "webhook",
-    "mqtt", "log", "secrets",
+    "mqtt", "display", "log", "secrets",
 ];
 
 /// The levels a GPIO line can have.
@@ -30,6 +30,12 @@ pub(crate) const BUZZER_KINDS: &[&str] = &["active", "pwm"];
 
 /// The log levels `log.level` accepts.
 pub(crate) const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+
+/// The ways the kiosk can put its window on screen.
+pub(crate) const DISPLAY_BACKENDS: &[&str] = &["auto", "winit", "linuxkms"];
+
+/// The languages the screens are translated into.
+pub(crate) const LANGUAGES: &[&str] = &["en", "de"];
 
 /// The type and range of one key.
 #[derive(Debug)]
@@ -364,6 +370,10 @@ pub(crate) const KEYS: &[KeySpec] = &[
     key("mqtt", "topic_prefix", Kind::Topic),
     key("mqtt", "discovery_prefix", Kind::Topic),
     key("mqtt", "timeout", CHANNEL_TIMEOUT),
+    key("display", "backend", Kind::Choice(DISPLAY_BACKENDS)),
+    key("display", "fullscreen", Kind::Bool),
+    key("display", "language", Kind::Choice(LANGUAGES)),
+    key("display", "scrambled_keypad", Kind::Bool),
     key("log", "level", Kind::Choice(LOG_LEVELS)),
     key("secrets", "file", Kind::Path { optional: true }),
 ];

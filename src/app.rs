@@ -1,0 +1,145 @@
+//! `doorguard run`: the kiosk put together — the Slint window on the main thread, the
+//! camera, GPIO, speech, the alert worker and the kiosk core each on their own thread,
+//! connected through the core's state machine.
+//!
+//! Owns start-up and shutdown order: the relay is secured first and last (the GPIO
+//! service is started before anything can ask for a pulse and dropped after
+//! everything else). Must not block the event loop.
+
+use std::path::Path;
+use std::rc::Rc;
+
+use chrono::Utc;
+use slint::ComponentHandle;
+
+use crate::alerts::channels;
+use crate::alerts::outbox::{Outbox, OutboxWorker};
+use crate::config::{Secrets, Settings};
+use crate::hw::camera::{Camera, Status};
+use crate::hw::gpio::Gpio;
+use crate::hw::speech::Speaker;
+use crate::kiosk::{Core, CoreThread, Parts};
+use crate::store::{Store, StoreError};
+use crate::ui::door::{self, Door};
+use crate::ui::{AppState, AppWindow};
+
+/// Why the kiosk could not start. Every variant says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The display could not be opened.
+    #[error(
+        "cannot open the display: {0} (on a Pi without a desktop, `[display] backend = \"linuxkms\"` needs the user in groups video, input and render)"
+    )]
+    Display(String),
+    /// The GPIO could not be opened.
+    #[error(transparent)]
+    Gpio(#[from] crate::hw::gpio::Error),
+    /// A thread could not be started.
+    #[error("cannot start a thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// Picks Slint's backend as configured and selects the screens' language.
+fn open_display(settings: &Settings) -> Result<(), Error> {
+    if let Some(name) = &settings.display.backend {
+        slint::BackendSelector::new()
+            .backend_name(name.clone())
+            .select()
+            .map_err(|e| Error::Display(e.to_string()))?;
+    }
+    if settings.display.language != "en"
+        && let Err(e) = slint::select_bundled_translation(&settings.display.language)
+    {
+        tracing::warn!("no {} translation: {e}", settings.display.language);
+    }
+    Ok(())
+}
+
+/// Runs the kiosk until its window is closed or the process is stopped.
+pub fn run(settings: Settings, db: &Path, secrets: &Secrets) -> Result<(), Error> {
+    channels::install_crypto_provider();
+    let store = Store::open(db)?;
+    if !store.is_initialized()? {
+        return Err(StoreError::NotInitialized.into());
+    }
+    // The relay is driven secure before anything else can move it.
+    let gpio = Gpio::start(&settings.gpio, |report| {
+        tracing::debug!(?report, "gpio");
+    })?;
+
+    open_display(&settings)?;
+    let app = AppWindow::new().map_err(|e| Error::Display(e.to_string()))?;
+    app.window().set_fullscreen(settings.display.fullscreen);
+    let state = app.global::<AppState>();
+    state.set_kiosk_name(settings.kiosk.name.as_str().into());
+    state.set_network_address(
+        crate::alerts::netinfo::lan_addresses()
+            .first()
+            .map(|a| a.split(' ').next().unwrap_or(a).to_owned())
+            .unwrap_or_default()
+            .into(),
+    );
+
+    let camera_weak = app.as_weak();
+    let camera = match Camera::start(&settings.camera, move |status| {
+        let level = match status {
+            Status::Ok { .. } => 0,
+            Status::Starting => 1,
+            Status::Offline { .. } => 2,
+        };
+        let _ = camera_weak.upgrade_in_event_loop(move |app| {
+            app.global::<AppState>().set_camera_level(level);
+        });
+    }) {
+        Ok((camera, _sim)) => Some(camera),
+        Err(e) => {
+            tracing::error!("camera: {e}; alerts go out without photos");
+            None
+        }
+    };
+    let speaker = Speaker::start(settings.speech.clone())
+        .map_err(|e| tracing::warn!("speech: {e}"))
+        .ok();
+    let notifiers = channels::configured(&settings.alerts, secrets).unwrap_or_else(|e| {
+        tracing::error!("alerts: {e}; no channel will send until the configuration is fixed");
+        Vec::new()
+    });
+    let outbox = Outbox::new(notifiers, settings.alerts.max_age);
+    let names = outbox.channels();
+    let outbox = OutboxWorker::start(db.to_owned(), outbox)
+        .map_err(|e| tracing::error!("alerts: {e}"))
+        .ok();
+
+    let parts = Parts {
+        gpio: gpio.handle(),
+        camera: camera.as_ref().map(Camera::handle),
+        speaker,
+        outbox,
+    };
+    let scrambled = settings.display.scrambled_keypad;
+    let (core, first) = Core::open(settings, store, parts, names, Utc::now())?;
+    let core = CoreThread::start(core, |view| {
+        door::post(view);
+    })?;
+    let core = Rc::new(core);
+    let submit_core = Rc::clone(&core);
+    let keypress = gpio.handle();
+    let door = Door::connect(
+        &app,
+        Box::new(move |request| submit_core.send(request)),
+        Box::new(move || {
+            let _ = keypress.keypress();
+        }),
+        scrambled,
+    );
+    door.show(first);
+    let result = app.run().map_err(|e| Error::Display(e.to_string()));
+    drop(door);
+    drop(core);
+    drop(camera);
+    drop(gpio);
+    result
+}

@@ -1,0 +1,191 @@
+//! The door screens driven like a person would, through Slint's testing backend: keys
+//! tapped on the keypad by their labels, the kiosk core checking PINs against a real
+//! database, the simulated GPIO recording the relay and the buzzer, the simulated
+//! camera giving the photos.
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::{Kiosk, stdout};
+use doorguard::config::Settings;
+use doorguard::hw::camera::{Camera, CameraSource};
+use doorguard::hw::gpio::{Gpio, GpioBackend, Level, Line};
+use doorguard::kiosk::{Core, Parts, Request, View};
+use doorguard::store::{DeliveryState, Store};
+use doorguard::ui::door::Door;
+use doorguard::ui::{AppState, AppWindow, IdleAdapter, LockoutAdapter, Screen, WrongAdapter};
+use i_slint_backend_testing::ElementHandle;
+use slint::ComponentHandle;
+
+const GOOD_PIN: &str = "482913";
+
+fn tap(app: &AppWindow, label: &str) {
+    let keys: Vec<_> = ElementHandle::find_by_accessible_label(app, label)
+        .filter(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button))
+        .collect();
+    assert_eq!(keys.len(), 1, "one key labelled {label:?}");
+    keys[0].invoke_accessible_default_action();
+}
+
+/// Types `pin` a key every `pace` (a person's pace is about 150 ms).
+fn type_pin(app: &AppWindow, pin: &str, pace: Duration) {
+    for digit in pin.chars() {
+        tap(app, &digit.to_string());
+        thread::sleep(pace);
+    }
+    assert_eq!(
+        app.global::<IdleAdapter>().get_pin_length() as usize,
+        pin.len(),
+        "a dot per digit"
+    );
+    tap(app, "OK");
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn good_pin_opens_and_three_wrong_pins_lock_out_with_alarm_photo_and_alert() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (kiosk, _code) = Kiosk::initialized();
+    let pin_file = kiosk.file("pin", &format!("{GOOD_PIN}\n"));
+    let out = kiosk.ok(&[
+        "users",
+        "add",
+        "--name",
+        "Zelda Quux",
+        "--pin-file",
+        pin_file.to_str().unwrap(),
+        "--passphrase-file",
+        kiosk.passphrase_arg(),
+    ]);
+    assert!(stdout(&out).contains("Zelda Quux") || out.status.success());
+
+    let mut settings = Settings::defaults();
+    settings.gpio.backend = GpioBackend::Sim;
+    settings.camera.source = CameraSource::Sim;
+    settings.speech.enabled = false;
+    settings.alerts.public_ip_url = None;
+    let gpio = Gpio::start(&settings.gpio, |_| {}).unwrap();
+    let sim = gpio.sim().unwrap().clone();
+    let (camera, _) = Camera::start(&settings.camera, |_| {}).unwrap();
+    wait_for("the camera's first frames", || {
+        matches!(
+            camera.handle().status(),
+            doorguard::hw::camera::Status::Ok { .. }
+        )
+    });
+    thread::sleep(Duration::from_millis(300));
+    let secure = settings.gpio.relay_secure_level();
+    let parts = Parts {
+        gpio: gpio.handle(),
+        camera: Some(camera.handle()),
+        speaker: None,
+        outbox: None,
+    };
+    let store = Store::open(&kiosk.db).unwrap();
+    let (core, first) =
+        Core::open(settings.clone(), store, parts, vec!["email"], Utc::now()).unwrap();
+    assert_eq!(first, View::Idle);
+
+    // The UI hands PINs to the core synchronously here; the views come back through
+    // the same `show` the core thread's posts use.
+    let core = Rc::new(RefCell::new(core));
+    let views: Rc<RefCell<Vec<View>>> = Rc::default();
+    let app = AppWindow::new().unwrap();
+    let (c, v) = (Rc::clone(&core), Rc::clone(&views));
+    let keypress = gpio.handle();
+    let door = Door::connect(
+        &app,
+        Box::new(move |request| {
+            let Request::Pin(digits, at) = request;
+            v.borrow_mut()
+                .push(c.borrow_mut().pin(&digits, at, Utc::now()));
+            true
+        }),
+        Box::new(move || {
+            let _ = keypress.keypress();
+        }),
+        false,
+    );
+    door.show(View::Idle);
+    let submit = |pin: &str, pace: Duration| {
+        type_pin(&app, pin, pace);
+        assert!(
+            app.global::<IdleAdapter>().get_checking(),
+            "the keypad says it is checking, in the same frame as OK"
+        );
+        let view = views.borrow_mut().pop().expect("the core answered");
+        door.show(view);
+    };
+
+    // A good PIN: the granted screen and a relay pulse.
+    submit(GOOD_PIN, Duration::from_millis(120));
+    assert_eq!(app.global::<AppState>().get_screen(), Screen::Granted);
+    assert!(!app.global::<IdleAdapter>().get_checking());
+    wait_for("the relay to open", || {
+        sim.timeline_of(Line::Relay)
+            .iter()
+            .any(|(_, level)| *level == secure.other())
+    });
+    // The 30 ms keypress tick: on and off for each of the six keys.
+    let ticks = sim
+        .timeline_of(Line::Buzzer)
+        .iter()
+        .filter(|(_, level)| *level == Level::High)
+        .count();
+    assert_eq!(ticks, GOOD_PIN.len(), "a tick per key");
+
+    // Three wrong PINs: wrong, wrong, lockout.
+    door.show(View::Idle);
+    submit("111111", Duration::ZERO);
+    assert_eq!(app.global::<AppState>().get_screen(), Screen::Wrong);
+    assert_eq!(app.global::<WrongAdapter>().get_remaining(), 2);
+    door.show(View::Idle);
+    submit("222222", Duration::ZERO);
+    assert_eq!(app.global::<WrongAdapter>().get_remaining(), 1);
+    door.show(View::Idle);
+    let before_alarm = sim.timeline_of(Line::Buzzer).len();
+    submit("333333", Duration::ZERO);
+    assert_eq!(app.global::<AppState>().get_screen(), Screen::Lockout);
+    let lockout = app.global::<LockoutAdapter>();
+    assert!(!lockout.get_hard());
+    assert_eq!(lockout.get_attempts(), 3);
+    assert!(lockout.get_photo_taken(), "the camera gave a photo");
+    // The countdown starts at the configured first lockout (a second may have passed).
+    let first = settings.access.lockout_first.as_secs();
+    let shown = |s: u64| format!("{}:{:02}", s / 60, s % 60);
+    let countdown = lockout.get_countdown().to_string();
+    assert!(
+        countdown == shown(first) || countdown == shown(first - 1),
+        "a {first} s countdown: {countdown}"
+    );
+
+    // The relay is held secure, the alarm sounds.
+    wait_for("the lockout alarm", || {
+        sim.timeline_of(Line::Buzzer).len() > before_alarm + 4
+    });
+    assert_eq!(sim.level(Line::Relay), Some(secure));
+    let relay = sim.timeline_of(Line::Relay);
+    assert_eq!(relay.last().map(|(_, l)| *l), Some(secure));
+
+    // The alert is in the outbox with its photo, waiting for the e-mail channel.
+    let store = Store::open(&kiosk.db).unwrap();
+    let alerts = store.alerts(10).unwrap();
+    assert_eq!(alerts.len(), 1, "one lockout alert");
+    let alert = &alerts[0];
+    assert_eq!(alert.kind.as_str(), "lockout");
+    assert!(alert.photos_held >= 1, "{alert:?}");
+    assert_eq!(alert.deliveries[0].channel, "email");
+    assert_eq!(alert.deliveries[0].state, DeliveryState::Pending);
+}
