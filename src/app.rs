@@ -6,6 +6,7 @@
 //! service is started before anything can ask for a pulse and dropped after
 //! everything else). Must not block the event loop.
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -20,7 +21,7 @@ use crate::hw::gpio::Gpio;
 use crate::hw::speech::Speaker;
 use crate::kiosk::{Core, CoreThread, Parts};
 use crate::store::{Store, StoreError};
-use crate::ui::door::{self, Door};
+use crate::ui::door;
 use crate::ui::{AppState, AppWindow};
 
 /// Why the kiosk could not start. Every variant says what to do.
@@ -58,13 +59,10 @@ fn open_display(settings: &Settings) -> Result<(), Error> {
     Ok(())
 }
 
-/// Runs the kiosk until its window is closed or the process is stopped.
+/// Runs the kiosk until its window is closed or the process is stopped. On a fresh
+/// database it starts with the first-boot set-up.
 pub fn run(settings: Settings, db: &Path, secrets: &Secrets) -> Result<(), Error> {
     channels::install_crypto_provider();
-    let store = Store::open(db)?;
-    if !store.is_initialized()? {
-        return Err(StoreError::NotInitialized.into());
-    }
     // The relay is driven secure before anything else can move it.
     let gpio = Gpio::start(&settings.gpio, |report| {
         tracing::debug!(?report, "gpio");
@@ -100,6 +98,63 @@ pub fn run(settings: Settings, db: &Path, secrets: &Secrets) -> Result<(), Error
             None
         }
     };
+
+    let running: Rc<RefCell<Option<Running>>> = Rc::default();
+    let start = {
+        let (app, running) = (app.as_weak(), Rc::clone(&running));
+        let (db, secrets) = (db.to_owned(), secrets.clone());
+        let (gpio, camera) = (gpio.handle(), camera.as_ref().map(Camera::handle));
+        move |settings: Settings| -> Result<(), Error> {
+            let Some(app) = app.upgrade() else {
+                return Ok(());
+            };
+            let kiosk = start_kiosk(&app, settings, &db, &secrets, gpio, camera)?;
+            *running.borrow_mut() = Some(kiosk);
+            Ok(())
+        }
+    };
+    if Store::open(db)?.is_initialized()? {
+        start(settings)?;
+    } else {
+        let kdf = settings.security.kdf;
+        let setup_done = move || {
+            if let Err(e) = start(settings) {
+                tracing::error!("the kiosk cannot start after set-up: {e}");
+                let _ = slint::quit_event_loop();
+            }
+        };
+        let setup =
+            crate::ui::setup::Setup::connect(&app, db.to_owned(), kdf, Box::new(setup_done));
+        // The adapter's callbacks hold it weakly; it lives until the event loop ends.
+        SETUP.with(|s| *s.borrow_mut() = Some(setup));
+    }
+    let result = app.run().map_err(|e| Error::Display(e.to_string()));
+    drop(running.borrow_mut().take());
+    drop(camera);
+    drop(gpio);
+    result
+}
+
+thread_local! {
+    static SETUP: RefCell<Option<Rc<crate::ui::setup::Setup>>> = const { RefCell::new(None) };
+}
+
+/// What runs once the database is initialized.
+struct Running {
+    _door: Rc<crate::ui::door::Door>,
+    _admin: Rc<crate::ui::admin::Admin>,
+    _core: Rc<CoreThread>,
+}
+
+fn start_kiosk(
+    app: &AppWindow,
+    settings: Settings,
+    db: &Path,
+    secrets: &Secrets,
+    gpio: crate::hw::gpio::GpioHandle,
+    camera: Option<crate::hw::camera::CameraHandle>,
+) -> Result<Running, Error> {
+    let store = Store::open(db)?;
     let speaker = Speaker::start(settings.speech.clone())
         .map_err(|e| tracing::warn!("speech: {e}"))
         .ok();
@@ -112,34 +167,30 @@ pub fn run(settings: Settings, db: &Path, secrets: &Secrets) -> Result<(), Error
     let outbox = OutboxWorker::start(db.to_owned(), outbox)
         .map_err(|e| tracing::error!("alerts: {e}"))
         .ok();
-
     let parts = Parts {
-        gpio: gpio.handle(),
-        camera: camera.as_ref().map(Camera::handle),
+        gpio: gpio.clone(),
+        camera: camera.clone(),
         speaker,
         outbox,
     };
     let scrambled = settings.display.scrambled_keypad;
     let (core, first) = Core::open(settings, store, parts, names, Utc::now())?;
-    let core = CoreThread::start(core, |view| {
+    let core = Rc::new(CoreThread::start(core, |view| {
         door::post(view);
-    })?;
-    let core = Rc::new(core);
-    let submit_core = Rc::clone(&core);
-    let keypress = gpio.handle();
-    let door = Door::connect(
-        &app,
-        Box::new(move |request| submit_core.send(request)),
-        Box::new(move || {
-            let _ = keypress.keypress();
-        }),
+    })?);
+    let sender = Rc::clone(&core);
+    let (door, admin) = crate::ui::connect(
+        app,
+        Rc::new(move |request| sender.send(request)),
+        crate::ui::admin::Delivery::EventLoop,
+        camera,
+        gpio,
         scrambled,
     );
     door.show(first);
-    let result = app.run().map_err(|e| Error::Display(e.to_string()));
-    drop(door);
-    drop(core);
-    drop(camera);
-    drop(gpio);
-    result
+    Ok(Running {
+        _door: door,
+        _admin: admin,
+        _core: core,
+    })
 }

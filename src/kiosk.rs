@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::access::{AccessMachine, Command, Event, PinOutcome, Screen};
+use crate::access::{AccessMachine, Clearer, Command, Credential, Event, PinOutcome, Screen};
 use crate::alerts::netinfo::PublicIp;
 use crate::alerts::outbox::OutboxWorker;
 use crate::alerts::{AlertPhoto, MAX_PHOTOS, Preparation, prepare_pending};
@@ -27,8 +27,10 @@ use crate::config::Settings;
 use crate::hw::camera::CameraHandle;
 use crate::hw::gpio::GpioHandle;
 use crate::hw::speech::Speaker;
-use crate::store::{Store, StoreError};
-use crate::vault::{Pin, PinHasher};
+use crate::ids::PersonId;
+use crate::person::{Field, FieldError, PersonDetails, check_photo};
+use crate::store::{AdminSession, AlertRow, AuditEntry, NewPerson, Store, StoreError};
+use crate::vault::{Passphrase, Pin, PinHasher};
 
 /// What the door screen shows, as the core decided it.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +91,55 @@ pub struct Core {
     /// The best photos of the current run of failed attempts, newest first.
     photos: Vec<AlertPhoto>,
     photo_taken: bool,
+    /// The administrator's session (the data key), while one is signed in.
+    session: Option<AdminSession>,
+}
+
+/// What the admin panel's home shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSummary {
+    /// Who is signed in.
+    pub admin: String,
+    /// People enrolled.
+    pub people: u64,
+    /// Deliveries waiting or being retried.
+    pub alerts_waiting: u64,
+    /// Deliveries that failed for good or expired.
+    pub alerts_failed: u64,
+    /// The keypad is locked out or hard-locked.
+    pub keypad_locked: bool,
+}
+
+/// A person to enroll, as typed on the enrollment screen.
+pub struct Enrollment {
+    /// Full name.
+    pub name: String,
+    /// E-mail, or "".
+    pub email: String,
+    /// Phone, or "".
+    pub phone: String,
+    /// Notes, or "".
+    pub notes: String,
+    /// The PIN's digits.
+    pub pin: zeroize::Zeroizing<String>,
+    /// The duress PIN's digits, or "".
+    pub duress: zeroize::Zeroizing<String>,
+    /// The enrollment photo (JPEG).
+    pub photo: Option<Vec<u8>>,
+}
+
+/// Why an admin action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// No administrator is signed in (the session timed out).
+    #[error("the administrator session has ended; sign in again")]
+    NoSession,
+    /// The form has problems, each on its field.
+    #[error("{} problem(s) in the form", .0.len())]
+    Form(Vec<FieldError>),
+    /// The database refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl Core {
@@ -122,6 +173,7 @@ impl Core {
             channels,
             photos: Vec::new(),
             photo_taken: false,
+            session: None,
         };
         let view = core
             .apply(resume, Instant::now(), now)
@@ -247,7 +299,8 @@ impl Core {
                     }
                 }
                 Command::Show(screen) => view = Some(screen),
-                Command::EndAdminSession => {}
+                // Dropping the session zeroizes the data key.
+                Command::EndAdminSession => self.session = None,
                 Command::Persist | Command::Alert(_) | Command::Audit(_) => {}
             }
         }
@@ -300,10 +353,217 @@ impl Core {
     }
 }
 
+impl Core {
+    /// Signs an administrator in with a passphrase typed on screen. A wrong
+    /// passphrase counts as a failed attempt (and may lock the keypad out); the view
+    /// says what to show then.
+    pub fn admin_login(
+        &mut self,
+        passphrase: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AdminSummary, View> {
+        if !self.machine.admin_login_open(now) {
+            return Err(self.current_view(now));
+        }
+        let opened = Passphrase::parse(passphrase).ok().and_then(|pass| {
+            let admins = self.store.admins().ok()?;
+            admins
+                .iter()
+                .find_map(|(id, _)| self.store.unlock(*id, &pass).ok())
+        });
+        match opened {
+            Some(session) => {
+                let Some(admin) = session.admin() else {
+                    return Err(self.current_view(now));
+                };
+                let commands = self.machine.handle(Event::AdminLoginSucceeded(admin), now);
+                self.apply(commands, Instant::now(), now);
+                self.session = Some(session);
+                self.summary(now).map_err(|e| {
+                    tracing::error!("admin panel: {e}");
+                    self.current_view(now)
+                })
+            }
+            None => {
+                let failed = Event::AdminLoginFailed {
+                    via: Credential::Passphrase,
+                };
+                let commands = self.machine.handle(failed, now);
+                Err(self
+                    .apply(commands, Instant::now(), now)
+                    .unwrap_or_else(|| self.current_view(now)))
+            }
+        }
+    }
+
+    /// A touch in the admin panel: the session stays open.
+    pub fn admin_activity(&mut self, now: DateTime<Utc>) {
+        if self.session.is_some() {
+            let commands = self.machine.handle(Event::AdminActivity, now);
+            self.apply(commands, Instant::now(), now);
+        }
+    }
+
+    /// "Lock": ends the session at once.
+    pub fn admin_logout(&mut self, now: DateTime<Utc>) -> View {
+        let commands = self.machine.handle(Event::AdminLockNow, now);
+        self.session = None;
+        self.apply(commands, Instant::now(), now)
+            .unwrap_or_else(|| self.current_view(now))
+    }
+
+    /// Whether an administrator is signed in.
+    pub fn is_admin(&self) -> bool {
+        self.session.is_some()
+    }
+
+    fn session(&self) -> Result<&AdminSession, AdminError> {
+        self.session.as_ref().ok_or(AdminError::NoSession)
+    }
+
+    /// What the admin panel's home shows.
+    pub fn summary(&self, now: DateTime<Utc>) -> Result<AdminSummary, AdminError> {
+        let session = self.session()?;
+        let admin = session
+            .admin()
+            .and_then(|id| {
+                let admins = self.store.admins().ok()?;
+                admins.into_iter().find(|(a, _)| *a == id).map(|(_, n)| n)
+            })
+            .unwrap_or_else(|| "recovery".to_owned());
+        let (alerts_waiting, alerts_failed) = self.store.delivery_counts()?;
+        Ok(AdminSummary {
+            admin,
+            people: self.store.people_count()?,
+            alerts_waiting,
+            alerts_failed,
+            keypad_locked: self.machine.lockout_remaining(now).is_some()
+                || self.machine.is_hard_locked(),
+        })
+    }
+
+    /// Clears a lockout or hard lock from the admin panel.
+    pub fn clear_lockout(&mut self, now: DateTime<Utc>) -> Result<(), AdminError> {
+        let admin = self.session()?.admin().ok_or(AdminError::NoSession)?;
+        let commands = self.machine.handle(
+            Event::ClearLockout {
+                by: Clearer::Admin(admin),
+            },
+            now,
+        );
+        self.apply(commands, Instant::now(), now);
+        self.photos.clear();
+        self.photo_taken = false;
+        Ok(())
+    }
+
+    /// Checks a form without saving it: every problem, each on its field.
+    pub fn check_enrollment(&self, form: &Enrollment) -> Vec<FieldError> {
+        let mut problems = PersonDetails::new(
+            &form.name,
+            Some(&form.email),
+            Some(&form.phone),
+            Some(&form.notes),
+        )
+        .err()
+        .unwrap_or_default();
+        if Pin::parse(&form.pin).is_err() {
+            problems.push(FieldError::new(Field::Pin, "6 to 8 digits"));
+        }
+        if !form.duress.is_empty() {
+            if Pin::parse(&form.duress).is_err() {
+                problems.push(FieldError::new(Field::DuressPin, "6 to 8 digits, or none"));
+            } else if *form.duress == *form.pin {
+                problems.push(FieldError::new(
+                    Field::DuressPin,
+                    "must differ from the PIN",
+                ));
+            }
+        }
+        if let Some(photo) = &form.photo
+            && let Err(e) = check_photo(photo)
+        {
+            problems.push(e);
+        }
+        problems
+    }
+
+    /// Enrolls a person from the enrollment screen.
+    pub fn enroll(
+        &mut self,
+        form: &Enrollment,
+        now: DateTime<Utc>,
+    ) -> Result<PersonId, AdminError> {
+        let problems = self.check_enrollment(form);
+        if !problems.is_empty() {
+            return Err(AdminError::Form(problems));
+        }
+        let details = PersonDetails::new(
+            &form.name,
+            Some(&form.email),
+            Some(&form.phone),
+            Some(&form.notes),
+        )
+        .map_err(AdminError::Form)?;
+        let hash = |digits: &str| -> Result<_, AdminError> {
+            let pin = Pin::parse(digits).map_err(|_| {
+                AdminError::Form(vec![FieldError::new(Field::Pin, "6 to 8 digits")])
+            })?;
+            Ok(self.hasher.hash(&pin).map_err(StoreError::from)?)
+        };
+        let person = NewPerson {
+            details,
+            photo: form.photo.clone().map(zeroize::Zeroizing::new),
+            pin: hash(&form.pin)?,
+            duress: if form.duress.is_empty() {
+                None
+            } else {
+                Some(hash(&form.duress)?)
+            },
+        };
+        let session = self.session.as_ref().ok_or(AdminError::NoSession)?;
+        match self.store.add_person(session, &person, now) {
+            Ok(id) => Ok(id),
+            Err(StoreError::PinTaken { duress }) => Err(AdminError::Form(vec![FieldError::new(
+                if duress { Field::DuressPin } else { Field::Pin },
+                "already in use on this kiosk; choose another",
+            )])),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The newest audit records.
+    pub fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>, AdminError> {
+        self.session()?;
+        Ok(self.store.recent_audit(limit)?)
+    }
+
+    /// The newest alerts with their deliveries.
+    pub fn alerts(&self, limit: usize) -> Result<Vec<AlertRow>, AdminError> {
+        self.session()?;
+        Ok(self.store.alerts(limit)?)
+    }
+
+    /// Puts an alert's failed deliveries back in the queue.
+    pub fn retry_alert(&mut self, id: i64, now: DateTime<Utc>) -> Result<usize, AdminError> {
+        self.session()?;
+        let n = self.store.retry_alert(id, now)?;
+        if let Some(outbox) = &self.parts.outbox {
+            outbox.wake();
+        }
+        Ok(n)
+    }
+}
+
+/// Work for the core thread, run with the core in hand.
+pub type Job = Box<dyn FnOnce(&mut Core) + Send>;
+
 /// A request to the core thread.
 pub enum Request {
     /// A PIN submitted at an instant.
     Pin(zeroize::Zeroizing<String>, Instant),
+    /// Any other work (the admin panel's).
+    Job(Job),
 }
 
 /// [`Core`] on its own thread: requests in, views out through `on_view`.
@@ -328,6 +588,7 @@ impl CoreThread {
                     .min(Duration::from_secs(1));
                 match rx.recv_timeout(wait) {
                     Ok(Request::Pin(digits, at)) => on_view(core.pin(&digits, at, Utc::now())),
+                    Ok(Request::Job(job)) => job(&mut core),
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => return,
                 }

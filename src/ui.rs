@@ -5,8 +5,10 @@
 //! Owns nothing but presentation: no access decision, no store or device call is made
 //! from here; controllers set adapter properties and handle adapter callbacks.
 
+pub mod admin;
 pub mod door;
 pub mod headless;
+pub mod setup;
 
 #[allow(clippy::all, missing_docs)]
 mod generated {
@@ -14,6 +16,32 @@ mod generated {
 }
 
 pub use generated::*;
+
+/// Connects the door and admin screens to a kiosk core reached through `send` (the
+/// core thread's sender, or an inline call in tests and the demo).
+pub fn connect(
+    app: &AppWindow,
+    send: std::rc::Rc<dyn Fn(crate::kiosk::Request) -> bool>,
+    delivery: admin::Delivery,
+    camera: Option<crate::hw::camera::CameraHandle>,
+    gpio: crate::hw::gpio::GpioHandle,
+    scrambled: bool,
+) -> (std::rc::Rc<door::Door>, std::rc::Rc<admin::Admin>) {
+    let for_door = std::rc::Rc::clone(&send);
+    let door = door::Door::connect(
+        app,
+        Box::new(move |request| for_door(request)),
+        Box::new(move || {
+            if let Err(e) = gpio.keypress() {
+                tracing::debug!("keypress tick: {e}");
+            }
+        }),
+        scrambled,
+    );
+    let runner = admin::Runner::new(app, Box::new(move |request| send(request)), delivery);
+    let admin = admin::Admin::connect(app, runner, camera);
+    (door, admin)
+}
 
 /// A JPEG as a Slint image (a photo, a camera preview); `None` if it does not decode.
 pub fn image_from_jpeg(jpeg: &[u8]) -> Option<slint::Image> {

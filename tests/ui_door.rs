@@ -108,9 +108,13 @@ fn good_pin_opens_and_three_wrong_pins_lock_out_with_alarm_photo_and_alert() {
     let door = Door::connect(
         &app,
         Box::new(move |request| {
-            let Request::Pin(digits, at) = request;
-            v.borrow_mut()
-                .push(c.borrow_mut().pin(&digits, at, Utc::now()));
+            match request {
+                Request::Pin(digits, at) => {
+                    v.borrow_mut()
+                        .push(c.borrow_mut().pin(&digits, at, Utc::now()))
+                }
+                Request::Job(job) => job(&mut c.borrow_mut()),
+            }
             true
         }),
         Box::new(move || {

@@ -87,9 +87,9 @@ fn fill(app: &AppWindow) {
     ]));
 
     let audit = app.global::<AuditAdapter>();
-    let row = |time: &str, what: &str, detail: &str, level: i32, with_photo: bool| AuditRow {
+    let row = |time: &str, kind: &str, detail: &str, level: i32, with_photo: bool| AuditRow {
         time: time.into(),
-        what: what.into(),
+        kind: kind.into(),
         detail: detail.into(),
         level,
         has_photo: with_photo,

@@ -374,7 +374,19 @@ impl Store {
         Ok(n)
     }
 
-    /// The newest alerts, newest first, with their deliveries.
+    /// Deliveries still to send, and deliveries that failed for good or expired.
+    pub fn delivery_counts(&self) -> Result<(u64, u64), StoreError> {
+        let count = |state: &str| -> Result<u64, StoreError> {
+            Ok(self.conn.query_row(
+                "SELECT COUNT(*) FROM deliveries WHERE state = ?1",
+                [state],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
+        };
+        Ok((count("pending")?, count("failed")? + count("expired")?))
+    }
+
+    /// The newest `limit` alerts with their deliveries, newest first.
     pub fn alerts(&self, limit: usize) -> Result<Vec<AlertRow>, StoreError> {
         let ids: Vec<i64> = {
             let mut stmt = self

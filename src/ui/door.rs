@@ -43,6 +43,15 @@ pub fn post(view: View) -> bool {
     .is_ok()
 }
 
+/// Shows `view` now; for code already on the UI thread.
+pub fn show_now(view: View) {
+    DOOR.with(|door| {
+        if let Some(door) = door.borrow().as_ref() {
+            door.show(view);
+        }
+    });
+}
+
 /// What the door screens need besides the window.
 pub struct Door {
     app: Weak<AppWindow>,
