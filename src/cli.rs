@@ -57,6 +57,15 @@ pub enum Command {
     CheckConfig,
     /// Print the shipped configuration, with every key documented and set to its default.
     PrintDefaultConfig,
+    /// Play the kiosk through without a display or hardware (simulated devices, a
+    /// temporary database): set-up, enrollment, PINs good, duress and wrong, lockout,
+    /// audit log and alerts. Writes a PNG of every screen, the alerts as .eml and
+    /// JSON, the GPIO timeline and a summary.
+    Demo {
+        /// Where to write everything.
+        #[arg(long, value_name = "DIR", default_value = "doorguard-demo")]
+        out: PathBuf,
+    },
     /// Manage enrolled people.
     #[command(subcommand)]
     Users(users::UsersCommand),
@@ -224,6 +233,23 @@ fn init_logging(settings: &Settings) {
         .try_init();
 }
 
+fn demo(out: &Path) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
+    let summary = crate::demo::run(out).map_err(|e| CliError::Output(e.to_string()))?;
+    println!(
+        "{} screens in {}",
+        summary.screens.len(),
+        out.join("screens").display()
+    );
+    for alert in &summary.alerts {
+        println!("alert: {}", alert.display());
+    }
+    println!("GPIO timeline: {}", summary.timeline.display());
+    println!("summary: {}", summary.summary.display());
+    println!("done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let command = cli.command.unwrap_or(Command::Run);
@@ -231,10 +257,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         print!("{DEFAULT_CONFIG}");
         return Ok(());
     }
+    if let Command::Demo { out } = &command {
+        return demo(out);
+    }
     let ctx = Context::load(cli.config.as_deref(), cli.db)?;
     init_logging(&ctx.settings);
     match command {
-        Command::PrintDefaultConfig => Ok(()), // printed above, before any configuration is read
+        // Handled above, before any configuration is read.
+        Command::PrintDefaultConfig | Command::Demo { .. } => Ok(()),
         Command::CheckConfig => {
             match &ctx.config_file {
                 Some(path) => println!("{}: configuration OK", path.display()),

@@ -14,6 +14,7 @@ pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod hw;
 pub mod ids;
 pub mod kiosk;

@@ -4,6 +4,7 @@
 //! Telegram, ntfy, a signed webhook, and MQTT with Home Assistant discovery.
 
 pub mod email;
+pub mod folder;
 pub mod http;
 pub mod meta;
 pub mod mqtt;

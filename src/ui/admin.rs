@@ -176,6 +176,12 @@ fn alert_rows(alerts: Vec<AlertRow>) -> Vec<AlertLine> {
                 || a.kind.clone(),
                 |c| crate::alerts::render::title(c.kind, c.attempts),
             );
+            // "lockout after 3 …" reads after the kiosk's name; alone it starts a line.
+            let mut chars = event.chars();
+            let event = chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default();
             let channels = a
                 .deliveries
                 .iter()

@@ -110,32 +110,43 @@ impl Email {
     }
 
     fn message(&self, alert: &AlertContent, photos: &[AlertPhoto]) -> Result<Message, SendError> {
-        let mut builder = Message::builder()
-            .from(self.from.clone())
-            .subject(render::subject(alert))
-            .message_id(Some(format!(
-                "<doorguard-alert-{}.{}@{}>",
-                alert.id,
-                alert.at.timestamp(),
-                self.domain
-            )));
-        for to in &self.to {
-            builder = builder.to(to.clone());
-        }
-        let mut body = MultiPart::mixed().multipart(MultiPart::alternative_plain_html(
-            render::text(alert),
-            render::html(alert),
-        ));
-        let jpeg =
-            ContentType::parse("image/jpeg").map_err(|e| permanent(format!("e-mail: {e}")))?;
-        for (n, photo) in photos.iter().enumerate() {
-            let name = format!("doorguard-{}-{}.jpg", alert.id, n + 1);
-            body = body.singlepart(Attachment::new(name).body(photo.jpeg.clone(), jpeg.clone()));
-        }
-        builder
-            .multipart(body)
-            .map_err(|e| permanent(format!("e-mail: the message cannot be built: {e}")))
+        compose(alert, photos, &self.from, &self.to, &self.domain)
     }
+}
+
+/// The alert as an e-mail: subject, text and HTML alternatives, the photos attached,
+/// and a Message-ID made of the alert id (the same on every try).
+pub fn compose(
+    alert: &AlertContent,
+    photos: &[AlertPhoto],
+    from: &Mailbox,
+    to: &[Mailbox],
+    domain: &str,
+) -> Result<Message, SendError> {
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .subject(render::subject(alert))
+        .message_id(Some(format!(
+            "<doorguard-alert-{}.{}@{}>",
+            alert.id,
+            alert.at.timestamp(),
+            domain
+        )));
+    for to in to {
+        builder = builder.to(to.clone());
+    }
+    let mut body = MultiPart::mixed().multipart(MultiPart::alternative_plain_html(
+        render::text(alert),
+        render::html(alert),
+    ));
+    let jpeg = ContentType::parse("image/jpeg").map_err(|e| permanent(format!("e-mail: {e}")))?;
+    for (n, photo) in photos.iter().enumerate() {
+        let name = format!("doorguard-{}-{}.jpg", alert.id, n + 1);
+        body = body.singlepart(Attachment::new(name).body(photo.jpeg.clone(), jpeg.clone()));
+    }
+    builder
+        .multipart(body)
+        .map_err(|e| permanent(format!("e-mail: the message cannot be built: {e}")))
 }
 
 impl Notifier for Email {
