@@ -30,7 +30,7 @@ use crate::ui::admin::Delivery;
 use crate::ui::headless::Display;
 use crate::ui::{
     AdminHomeAdapter, AdminLoginAdapter, AlertsAdapter, AppState, AppWindow, AuditAdapter,
-    EnrollAdapter, IdleAdapter, Screen, SetupAdapter, door,
+    EnrollAdapter, IdleAdapter, PeopleAdapter, Screen, SetupAdapter, door,
 };
 use crate::vault::KdfParams;
 
@@ -270,6 +270,10 @@ pub fn run(out: &Path) -> Result<Summary, Error> {
         },
         false,
     )?;
+    app.global::<AdminHomeAdapter>().invoke_people_list();
+    check(&app, Screen::People, "people")?;
+    shots.take("people")?;
+    app.global::<PeopleAdapter>().invoke_back();
     app.global::<AdminHomeAdapter>().invoke_logout();
     check(&app, Screen::Idle, "sign out")?;
 
@@ -455,10 +459,24 @@ fn enroll(
     if screenshots {
         shots.take("enroll-camera")?;
     }
-    e.invoke_capture();
-    pump(Duration::from_millis(3200));
+    // 3, 2, 1 and the photo; a machine too busy to deliver a frame in time gets
+    // another try, as the person at the kiosk would tap again.
+    for _ in 0..3 {
+        e.invoke_capture();
+        let deadline = Instant::now() + Duration::from_secs(8);
+        pump(Duration::from_millis(3000));
+        while e.get_countdown() > 0 && Instant::now() < deadline {
+            pump(Duration::from_millis(50));
+        }
+        if e.get_has_photo() {
+            break;
+        }
+    }
     if !e.get_has_photo() {
-        return Err(Error::Script("no enrollment photo".into()));
+        return Err(Error::Script(format!(
+            "no enrollment photo: {}",
+            e.get_save_error()
+        )));
     }
     if screenshots {
         shots.take("enroll-photo")?;

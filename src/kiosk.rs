@@ -110,6 +110,21 @@ pub struct AdminSummary {
     pub keypad_locked: bool,
 }
 
+/// A person as the people list shows them.
+#[derive(Debug, Clone)]
+pub struct PersonLine {
+    /// Their id.
+    pub id: PersonId,
+    /// Name.
+    pub name: String,
+    /// E-mail and phone, as one line.
+    pub contact: String,
+    /// False when disabled.
+    pub enabled: bool,
+    /// The enrollment photo (JPEG), if any.
+    pub photo: Option<Vec<u8>>,
+}
+
 /// A person to enroll, as typed on the enrollment screen.
 pub struct Enrollment {
     /// Full name.
@@ -529,6 +544,75 @@ impl Core {
                 "already in use on this kiosk; choose another",
             )])),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Everyone enrolled, details opened, with a small photo when there is one.
+    pub fn people(&self) -> Result<Vec<PersonLine>, AdminError> {
+        let session = self.session()?;
+        let mut out = Vec::new();
+        for person in self.store.people(session)? {
+            match person {
+                Ok(p) => {
+                    let d = &p.details;
+                    let contact = [d.email.as_deref(), d.phone.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" · ");
+                    let photo = if p.has_photo {
+                        self.store.photo(session, p.id)?.map(|jpeg| jpeg.to_vec())
+                    } else {
+                        None
+                    };
+                    out.push(PersonLine {
+                        id: p.id,
+                        name: d.name.clone(),
+                        contact,
+                        enabled: p.enabled,
+                        photo,
+                    });
+                }
+                Err(e) => tracing::error!("people list: {e}"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Disables or enables a person's PINs.
+    pub fn set_enabled(
+        &mut self,
+        id: PersonId,
+        enabled: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), AdminError> {
+        let session = self.session.as_ref().ok_or(AdminError::NoSession)?;
+        Ok(self.store.set_enabled(session, id, enabled, now)?)
+    }
+
+    /// Deletes a person (details, photo, PINs).
+    pub fn delete_person(&mut self, id: PersonId, now: DateTime<Utc>) -> Result<(), AdminError> {
+        let session = self.session.as_ref().ok_or(AdminError::NoSession)?;
+        Ok(self.store.delete_person(session, id, now)?)
+    }
+
+    /// Gives a person a new PIN.
+    pub fn set_pin(
+        &mut self,
+        id: PersonId,
+        digits: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AdminError> {
+        let pin = Pin::parse(digits)
+            .map_err(|_| AdminError::Form(vec![FieldError::new(Field::Pin, "6 to 8 digits")]))?;
+        let hash = self.hasher.hash(&pin).map_err(StoreError::from)?;
+        let session = self.session.as_ref().ok_or(AdminError::NoSession)?;
+        match self.store.set_pin(session, id, &hash, now) {
+            Err(StoreError::PinTaken { .. }) => Err(AdminError::Form(vec![FieldError::new(
+                Field::Pin,
+                "already in use on this kiosk; choose another",
+            )])),
+            other => Ok(other?),
         }
     }
 

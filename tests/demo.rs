@@ -22,7 +22,7 @@ fn the_demo_plays_the_story_and_writes_every_screen_and_alert() {
         .output()
         .unwrap();
     assert!(run.status.success(), "{}\n{}", stdout(&run), stderr(&run));
-    assert!(stdout(&run).contains("13 screens"), "{}", stdout(&run));
+    assert!(stdout(&run).contains("14 screens"), "{}", stdout(&run));
 
     let mut screens: Vec<_> = std::fs::read_dir(out.join("screens"))
         .unwrap()

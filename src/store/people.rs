@@ -288,6 +288,38 @@ impl Store {
         Ok(())
     }
 
+    /// Gives a person a new PIN (the old one stops working at once), in one
+    /// transaction with its audit record. A PIN someone else has is refused.
+    pub fn set_pin(
+        &mut self,
+        session: &AdminSession,
+        id: PersonId,
+        pin: &PinHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM people WHERE id = ?1)",
+            [id.0],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Err(StoreError::NoSuchPerson(id));
+        }
+        tx.execute(
+            "DELETE FROM pins WHERE person_id = ?1 AND kind = 'normal'",
+            [id.0],
+        )?;
+        insert_pin(&tx, id.0, pin, "normal")?;
+        tx.execute(
+            "UPDATE people SET updated_at = ?1 WHERE id = ?2",
+            params![db_time(now), id.0],
+        )?;
+        audit_in(&tx, now, "pin_changed", Some(id), session.admin(), "")?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Deletes a person, their PINs and photo. The audit log keeps their id only.
     pub fn delete_person(
         &mut self,

@@ -17,9 +17,12 @@ use zeroize::Zeroizing;
 
 use super::{
     AdminHomeAdapter, AdminLoginAdapter, AlertRowUi, AlertsAdapter, AppState, AppWindow,
-    AuditAdapter, AuditRow, ChannelState, EnrollAdapter, EnrollField, IdleAdapter, Screen,
+    AuditAdapter, AuditRow, ChannelState, EnrollAdapter, EnrollField, IdleAdapter, PeopleAdapter,
+    PersonRow, Screen,
 };
 use crate::hw::camera::CameraHandle;
+use crate::ids::PersonId;
+use crate::kiosk::PersonLine;
 use crate::kiosk::{AdminError, AdminSummary, Core, Enrollment, Job, Request};
 use crate::person::{Field, FieldError};
 use crate::store::{AlertRow, AuditEntry, DeliveryState};
@@ -95,6 +98,8 @@ pub struct Admin {
     passphrase: RefCell<Zeroizing<String>>,
     form: RefCell<Form>,
     camera: Option<CameraHandle>,
+    search: RefCell<String>,
+    new_pin: RefCell<Zeroizing<String>>,
     preview: Timer,
     countdown: Timer,
     countdown_left: Cell<u8>,
@@ -228,6 +233,8 @@ impl Admin {
             passphrase: RefCell::new(Zeroizing::new(String::new())),
             form: RefCell::new(Form::default()),
             camera,
+            search: RefCell::default(),
+            new_pin: RefCell::default(),
             preview: Timer::default(),
             countdown: Timer::default(),
             countdown_left: Cell::new(0),
@@ -255,7 +262,39 @@ impl Admin {
         on!(AdminHomeAdapter, on_audit, |a| a.open_audit());
         on!(AdminHomeAdapter, on_alerts, |a| a.open_alerts());
         on!(AdminHomeAdapter, on_unlock_keypad, |a| a.unlock_keypad());
-        on!(AdminHomeAdapter, on_people_list, |a| a.home());
+        on!(AdminHomeAdapter, on_people_list, |a| a.open_people());
+        on!(PeopleAdapter, on_back, |a| a.home());
+        on!(PeopleAdapter, on_start_search, |a| a.with_app(|app| app
+            .global::<PeopleAdapter>()
+            .set_searching(true)));
+        on!(PeopleAdapter, on_search_key, |a, k| {
+            a.search.borrow_mut().push_str(&k);
+            a.refresh_people();
+        });
+        on!(PeopleAdapter, on_search_erase, |a| {
+            a.search.borrow_mut().pop();
+            a.refresh_people();
+        });
+        on!(PeopleAdapter, on_end_search, |a| a.with_app(|app| app
+            .global::<PeopleAdapter>()
+            .set_searching(false)));
+        on!(PeopleAdapter, on_set_enabled, |a, id, enabled| a
+            .set_enabled(id, enabled));
+        on!(PeopleAdapter, on_ask_delete, |a, id| a.pick(id, true));
+        on!(PeopleAdapter, on_reset_pin, |a, id| a.pick(id, false));
+        on!(PeopleAdapter, on_dismiss, |a| a.dismiss());
+        on!(PeopleAdapter, on_confirm_deletion, |a| a.delete());
+        on!(PeopleAdapter, on_pin_digit, |a, d| {
+            if a.new_pin.borrow().len() < 8 && d.chars().all(|c| c.is_ascii_digit()) {
+                a.new_pin.borrow_mut().push_str(&d);
+            }
+            a.show_new_pin();
+        });
+        on!(PeopleAdapter, on_pin_erase, |a| {
+            a.new_pin.borrow_mut().pop();
+            a.show_new_pin();
+        });
+        on!(PeopleAdapter, on_pin_submit, |a| a.submit_new_pin());
         on!(AuditAdapter, on_back, |a| a.home());
         on!(AlertsAdapter, on_back, |a| a.home());
         on!(AlertsAdapter, on_retry, |a, id| a.retry(id));
@@ -345,8 +384,15 @@ impl Admin {
         });
     }
 
+    /// The people's details leave the screen's memory with the people list.
+    fn forget_people(&self) {
+        self.search.borrow_mut().clear();
+        self.with_app(|app| app.global::<PeopleAdapter>().set_people(model(Vec::new())));
+    }
+
     fn home(&self) {
         self.stop_camera();
+        self.forget_people();
         self.runner.run(|core| {
             core.admin_activity(Utc::now());
             match core.summary(Utc::now()) {
@@ -358,6 +404,7 @@ impl Admin {
 
     fn logout(&self) {
         self.stop_camera();
+        self.forget_people();
         *self.form.borrow_mut() = Form::default();
         self.runner.run(|core| {
             let view = core.admin_logout(Utc::now());
@@ -374,6 +421,136 @@ impl Admin {
                 Ok(summary) => summary_update(summary),
                 Err(e) => ended(e),
             }
+        });
+    }
+
+    fn open_people(&self) {
+        self.search.borrow_mut().clear();
+        self.with_app(|app| {
+            let p = app.global::<PeopleAdapter>();
+            p.set_search(SharedString::new());
+            p.set_searching(false);
+            p.set_message(SharedString::new());
+            p.set_confirm_delete(-1);
+            p.set_new_pin_for(-1);
+        });
+        self.refresh_people();
+    }
+
+    /// Reads the people again (filtered by the search) and shows them.
+    fn refresh_people(&self) {
+        let search = self.search.borrow().to_lowercase();
+        self.with_app(|app| {
+            app.global::<PeopleAdapter>()
+                .set_search(search.clone().into())
+        });
+        self.runner.run(move |core| {
+            core.admin_activity(Utc::now());
+            match core.people() {
+                Ok(people) => {
+                    let people: Vec<PersonLine> = people
+                        .into_iter()
+                        .filter(|p| {
+                            search.is_empty()
+                                || p.name.to_lowercase().contains(&search)
+                                || p.contact.to_lowercase().contains(&search)
+                        })
+                        .collect();
+                    Box::new(move |app: &AppWindow| show_people(app, people))
+                }
+                Err(e) => ended(e),
+            }
+        });
+    }
+
+    fn set_enabled(&self, id: i32, enabled: bool) {
+        self.runner.run(move |core| {
+            match core.set_enabled(PersonId(i64::from(id)), enabled, Utc::now()) {
+                Ok(()) => Box::new(|_: &AppWindow| {}),
+                Err(e) => ended(e),
+            }
+        });
+        self.refresh_people();
+    }
+
+    /// Picks a person for deletion (`delete`) or a new PIN.
+    fn pick(&self, id: i32, delete: bool) {
+        self.new_pin.borrow_mut().clear();
+        self.with_app(|app| {
+            let p = app.global::<PeopleAdapter>();
+            let name = slint::Model::iter(&p.get_people())
+                .find(|row| row.id == id)
+                .map(|row| row.name)
+                .unwrap_or_default();
+            p.set_confirm_name(name);
+            p.set_new_pin_error(SharedString::new());
+            p.set_new_pin_length(0);
+            if delete {
+                p.set_confirm_delete(id);
+            } else {
+                p.set_new_pin_for(id);
+            }
+        });
+        self.touch();
+    }
+
+    fn dismiss(&self) {
+        self.new_pin.borrow_mut().clear();
+        self.with_app(|app| {
+            let p = app.global::<PeopleAdapter>();
+            p.set_confirm_delete(-1);
+            p.set_new_pin_for(-1);
+            p.set_new_pin_length(0);
+        });
+    }
+
+    fn delete(&self) {
+        let mut id = -1;
+        self.with_app(|app| id = app.global::<PeopleAdapter>().get_confirm_delete());
+        self.dismiss();
+        if id < 0 {
+            return;
+        }
+        self.runner.run(move |core| {
+            match core.delete_person(PersonId(i64::from(id)), Utc::now()) {
+                Ok(()) => Box::new(|_: &AppWindow| {}),
+                Err(e) => ended(e),
+            }
+        });
+        self.refresh_people();
+    }
+
+    fn show_new_pin(&self) {
+        let length = self.new_pin.borrow().len() as i32;
+        self.with_app(|app| app.global::<PeopleAdapter>().set_new_pin_length(length));
+    }
+
+    fn submit_new_pin(&self) {
+        let pin = std::mem::take(&mut *self.new_pin.borrow_mut());
+        let mut id = -1;
+        self.with_app(|app| id = app.global::<PeopleAdapter>().get_new_pin_for());
+        self.show_new_pin();
+        self.runner.run(move |core| {
+            let result = core.set_pin(PersonId(i64::from(id)), &pin, Utc::now());
+            drop(pin);
+            Box::new(move |app: &AppWindow| {
+                let p = app.global::<PeopleAdapter>();
+                match result {
+                    Ok(()) => {
+                        p.set_message(format!("{}: new PIN set", p.get_confirm_name()).into());
+                        p.set_new_pin_for(-1);
+                    }
+                    Err(AdminError::Form(problems)) => p.set_new_pin_error(
+                        problems
+                            .iter()
+                            .map(|e| e.rule.clone())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                            .into(),
+                    ),
+                    Err(e) => ended(e)(app),
+                }
+            })
         });
     }
 
@@ -727,6 +904,34 @@ fn ended(e: AdminError) -> Update {
                 .set_save_error(e.to_string().into());
         }
     })
+}
+
+fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+fn show_people(app: &AppWindow, people: Vec<PersonLine>) {
+    let rows: Vec<PersonRow> = people
+        .into_iter()
+        .map(|p| {
+            let photo = p.photo.as_deref().and_then(super::image_from_jpeg);
+            PersonRow {
+                id: p.id.0 as i32,
+                initials: initials(&p.name).into(),
+                name: p.name.into(),
+                contact: p.contact.into(),
+                enabled: p.enabled,
+                has_photo: photo.is_some(),
+                photo: photo.unwrap_or_default(),
+            }
+        })
+        .collect();
+    app.global::<PeopleAdapter>().set_people(model(rows));
+    app.global::<AppState>().set_screen(Screen::People);
 }
 
 fn show_alerts(app: &AppWindow, rows: Vec<AlertLine>) {
