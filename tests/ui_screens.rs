@@ -230,6 +230,55 @@ fn every_screen_fits_every_display_without_overlapping_targets() {
     display
         .save_png(&out.join("setup-recovery-800x480.png"))
         .unwrap();
-    let _ = SharedString::new();
+
+    // The same screens in German, whose words run longer.
+    slint::select_bundled_translation("de").unwrap();
+    app.global::<SetupAdapter>().set_step(0);
+    for (name, screen) in SCREENS {
+        app.global::<AppState>().set_screen(screen);
+        display
+            .save_png(&out.join(format!("{name}-de-800x480.png")))
+            .unwrap();
+        for (label, x, y, tw, th) in targets(&app) {
+            if x < 0.0 || y < 0.0 || x + tw > 800.5 || y + th > 480.5 {
+                problems.push(format!("{name} (de): {label:?} is outside the window"));
+            }
+        }
+    }
+    app.global::<AppState>().set_screen(Screen::Idle);
+    let german = ElementQuery::from_root(&app)
+        .match_accessible_role(i_slint_backend_testing::AccessibleRole::Text)
+        .find_all()
+        .into_iter()
+        .filter_map(|e| e.accessible_label())
+        .any(|l| l == SharedString::from("PIN eingeben"));
+    assert!(german, "the idle screen speaks German");
+    slint::select_bundled_translation("").unwrap();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every text of the screens has a German translation.
+#[test]
+fn the_german_translation_covers_every_text() {
+    let ui = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ui");
+    let po = std::fs::read_to_string(ui.join("translations/de/LC_MESSAGES/doorguard.po")).unwrap();
+    let mut missing = Vec::new();
+    let mut stack = vec![ui];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "slint") {
+                let source = std::fs::read_to_string(&path).unwrap();
+                for piece in source.split("@tr(\"").skip(1) {
+                    let text = &piece[..piece.find('"').unwrap()];
+                    if !po.contains(&format!("msgid \"{text}\"")) {
+                        missing.push(format!("{}: {text}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "untranslated:\n{}", missing.join("\n"));
 }

@@ -329,7 +329,7 @@ impl Admin {
         self.with_app(|app| {
             let login = app.global::<AdminLoginAdapter>();
             login.set_length(0);
-            login.set_error(SharedString::new());
+            login.set_refused(false);
             login.set_checking(false);
             app.global::<AppState>().set_screen(Screen::AdminLogin);
         });
@@ -376,8 +376,7 @@ impl Admin {
                         | crate::kiosk::View::HardLock { .. } => {
                             super::door::show_now(view);
                         }
-                        _ => login
-                            .set_error("Wrong passphrase. It counts as a failed attempt.".into()),
+                        _ => login.set_refused(true),
                     }
                 }),
             }
