@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use doorguard::ui::headless::Display;
 use doorguard::ui::*;
 use i_slint_backend_testing::ElementQuery;
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, ModelRc, VecModel};
 
 const SIZES: [(u32, u32); 3] = [(800, 480), (1024, 600), (720, 1280)];
 
