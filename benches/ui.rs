@@ -20,8 +20,8 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use doorguard::alerts::channels::webhook::{Webhook, WebhookSettings};
 use doorguard::alerts::outbox::{Outbox, OutboxWorker};
 use doorguard::config::Settings;
-use doorguard::hw::camera::{Camera, CameraSource, Status};
-use doorguard::hw::gpio::{Gpio, GpioBackend};
+use doorguard::hw::camera::Camera;
+use doorguard::hw::gpio::Gpio;
 use doorguard::kiosk::{Core, CoreThread, Parts};
 use doorguard::store::Store;
 use doorguard::ui::admin::Delivery;
@@ -31,11 +31,7 @@ use doorguard::vault::{KdfParams, Passphrase};
 use slint::ComponentHandle;
 
 fn settings() -> Settings {
-    let mut s = Settings::defaults();
-    s.gpio.backend = GpioBackend::Sim;
-    s.camera.source = CameraSource::Sim;
-    s.speech.enabled = false;
-    s.alerts.public_ip_url = None;
+    let mut s = Settings::simulated();
     // Every tap is a wrong PIN here: no lockout gets in the way of measuring.
     s.access.threshold = 1_000_000;
     s.access.hard_lock_after = 2_000_000;
@@ -89,9 +85,7 @@ fn wrong_pin(c: &mut Criterion) {
     let app = AppWindow::new().expect("window");
     let gpio = Gpio::start(&s.gpio, |_| {}).expect("gpio");
     let (camera, _) = Camera::start(&s.camera, |_| {}).expect("camera");
-    while !matches!(camera.handle().status(), Status::Ok { .. }) {
-        thread::sleep(Duration::from_millis(20));
-    }
+    assert!(camera.handle().wait_until_ready(Duration::from_secs(10)));
     thread::sleep(Duration::from_millis(1500));
 
     // Busy: the outbox drains 300 alerts to a slow endpoint; a writer never stops.

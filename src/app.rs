@@ -62,6 +62,7 @@ fn open_display(settings: &Settings) -> Result<(), Error> {
 /// Runs the kiosk until its window is closed or the process is stopped. On a fresh
 /// database it starts with the first-boot set-up.
 pub fn run(settings: Settings, db: &Path, secrets: &Secrets) -> Result<(), Error> {
+    let started = std::time::Instant::now();
     channels::install_crypto_provider();
     // The relay is driven secure before anything else can move it.
     let gpio = Gpio::start(&settings.gpio, |report| {
@@ -128,6 +129,10 @@ pub fn run(settings: Settings, db: &Path, secrets: &Secrets) -> Result<(), Error
         // The adapter's callbacks hold it weakly; it lives until the event loop ends.
         SETUP.with(|s| *s.borrow_mut() = Some(setup));
     }
+    tracing::info!(
+        "kiosk ready in {} ms; showing the first screen",
+        started.elapsed().as_millis()
+    );
     let result = app.run().map_err(|e| Error::Display(e.to_string()));
     drop(running.borrow_mut().take());
     drop(camera);

@@ -235,6 +235,17 @@ impl Settings {
             Err(e) => panic!("the shipped example configuration is invalid:\n{e}"),
         }
     }
+
+    /// The shipped defaults with every device simulated (GPIO, camera), speech off and
+    /// no public IP lookup: what the demo, the tests and the benchmarks run on.
+    pub fn simulated() -> Settings {
+        let mut settings = Settings::defaults();
+        settings.gpio.backend = crate::hw::gpio::GpioBackend::Sim;
+        settings.camera.source = crate::hw::camera::CameraSource::Sim;
+        settings.speech.enabled = false;
+        settings.alerts.public_ip_url = None;
+        settings
+    }
 }
 
 fn read_problem(path: &Path, error: &io::Error) -> Problem {

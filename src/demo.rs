@@ -22,11 +22,10 @@ use crate::alerts::Place;
 use crate::alerts::channels::folder::Folder;
 use crate::alerts::outbox::Outbox;
 use crate::config::Settings;
-use crate::hw::camera::{Camera, CameraSource, Status};
-use crate::hw::gpio::{Gpio, GpioBackend};
-use crate::kiosk::{Core, Parts, Request, View};
+use crate::hw::camera::Camera;
+use crate::hw::gpio::Gpio;
+use crate::kiosk::{Core, Parts, View};
 use crate::store::Store;
-use crate::ui::admin::Delivery;
 use crate::ui::headless::Display;
 use crate::ui::{
     AdminHomeAdapter, AdminLoginAdapter, AlertsAdapter, AppState, AppWindow, AuditAdapter,
@@ -122,12 +121,8 @@ pub fn run(out: &Path) -> Result<Summary, Error> {
     let db = std::env::temp_dir().join(format!("doorguard-demo-{}.db", std::process::id()));
     let _cleanup = Cleanup(db.clone());
 
-    let mut settings = Settings::defaults();
+    let mut settings = Settings::simulated();
     settings.kiosk.name = "Front door".into();
-    settings.gpio.backend = GpioBackend::Sim;
-    settings.camera.source = CameraSource::Sim;
-    settings.speech.enabled = false;
-    settings.alerts.public_ip_url = None;
     settings.alerts.place = Some(Place {
         address: "12 Example Street, Springfield".into(),
         latitude: Some(52.520008),
@@ -157,12 +152,8 @@ pub fn run(out: &Path) -> Result<Summary, Error> {
         .ok_or_else(|| Error::Script("the GPIO is not simulated".into()))?;
     let (camera, _) =
         Camera::start(&settings.camera, |_| {}).map_err(|e| Error::Device(e.to_string()))?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !matches!(camera.handle().status(), Status::Ok { .. }) {
-        if Instant::now() > deadline {
-            return Err(Error::Device("the simulated camera did not start".into()));
-        }
-        thread::sleep(Duration::from_millis(20));
+    if !camera.handle().wait_until_ready(Duration::from_secs(10)) {
+        return Err(Error::Device("the simulated camera did not start".into()));
     }
     state.set_camera_level(0);
 
@@ -222,24 +213,8 @@ pub fn run(out: &Path) -> Result<Summary, Error> {
         Utc::now(),
     )?;
     let core = Rc::new(RefCell::new(core));
-    let inline = Rc::clone(&core);
-    let (_door, _admin) = crate::ui::connect(
-        &app,
-        Rc::new(move |request| {
-            match request {
-                Request::Pin(digits, at) => {
-                    let view = inline.borrow_mut().pin(&digits, at, Utc::now());
-                    door::show_now(view);
-                }
-                Request::Job(job) => job(&mut inline.borrow_mut()),
-            }
-            true
-        }),
-        Delivery::Inline,
-        Some(camera.handle()),
-        gpio.handle(),
-        false,
-    );
+    let (_door, _admin) =
+        crate::ui::connect_inline(&app, Rc::clone(&core), Some(camera.handle()), gpio.handle());
     door::show_now(first);
     check(&app, Screen::Idle, "start")?;
     shots.take("idle")?;

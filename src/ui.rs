@@ -43,6 +43,35 @@ pub fn connect(
     (door, admin)
 }
 
+/// [`connect`] to a core that runs inline on the UI thread (the demo, the UI tests):
+/// every request is carried out before the tap returns.
+pub fn connect_inline(
+    app: &AppWindow,
+    core: std::rc::Rc<std::cell::RefCell<crate::kiosk::Core>>,
+    camera: Option<crate::hw::camera::CameraHandle>,
+    gpio: crate::hw::gpio::GpioHandle,
+) -> (std::rc::Rc<door::Door>, std::rc::Rc<admin::Admin>) {
+    use crate::kiosk::Request;
+    let send = move |request| {
+        match request {
+            Request::Pin(digits, at) => {
+                let view = core.borrow_mut().pin(&digits, at, chrono::Utc::now());
+                door::show_now(view);
+            }
+            Request::Job(job) => job(&mut core.borrow_mut()),
+        }
+        true
+    };
+    connect(
+        app,
+        std::rc::Rc::new(send),
+        admin::Delivery::Inline,
+        camera,
+        gpio,
+        false,
+    )
+}
+
 /// A JPEG as a Slint image (a photo, a camera preview); `None` if it does not decode.
 pub fn image_from_jpeg(jpeg: &[u8]) -> Option<slint::Image> {
     let (rgb, width, height) = crate::hw::camera::decode_jpeg(jpeg).ok()?;

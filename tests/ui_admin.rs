@@ -6,17 +6,15 @@ mod common;
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use common::{Kiosk, PASSPHRASE};
 use doorguard::config::Settings;
-use doorguard::hw::camera::{Camera, CameraSource, Status};
-use doorguard::hw::gpio::{Gpio, GpioBackend};
-use doorguard::kiosk::{Core, Parts, Request, View};
+use doorguard::hw::camera::Camera;
+use doorguard::hw::gpio::Gpio;
+use doorguard::kiosk::{Core, Parts, View};
 use doorguard::store::Store;
-use doorguard::ui::admin::Delivery;
 use doorguard::ui::{AppState, AppWindow, EnrollAdapter, Screen, door};
 use doorguard::vault::Passphrase;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
@@ -64,18 +62,10 @@ fn type_on_keyboard(app: &AppWindow, text: &str) {
 fn an_administrator_enrolls_a_person_on_the_touchscreen_and_the_session_times_out() {
     i_slint_backend_testing::init_no_event_loop();
     let (kiosk, _code) = Kiosk::initialized();
-    let mut settings = Settings::defaults();
-    settings.gpio.backend = GpioBackend::Sim;
-    settings.camera.source = CameraSource::Sim;
-    settings.speech.enabled = false;
-    settings.alerts.public_ip_url = None;
+    let settings = Settings::simulated();
     let gpio = Gpio::start(&settings.gpio, |_| {}).unwrap();
     let (camera, _) = Camera::start(&settings.camera, |_| {}).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !matches!(camera.handle().status(), Status::Ok { .. }) {
-        assert!(Instant::now() < deadline, "the sim camera starts");
-        thread::sleep(Duration::from_millis(20));
-    }
+    assert!(camera.handle().wait_until_ready(Duration::from_secs(10)));
     let parts = Parts {
         gpio: gpio.handle(),
         camera: Some(camera.handle()),
@@ -86,24 +76,8 @@ fn an_administrator_enrolls_a_person_on_the_touchscreen_and_the_session_times_ou
     let (core, _) = Core::open(settings.clone(), store, parts, vec![], Utc::now()).unwrap();
     let core = Rc::new(RefCell::new(core));
     let app = AppWindow::new().unwrap();
-    let inline = Rc::clone(&core);
-    let (_door, _admin) = doorguard::ui::connect(
-        &app,
-        Rc::new(move |request| {
-            match request {
-                Request::Pin(digits, at) => {
-                    let view = inline.borrow_mut().pin(&digits, at, Utc::now());
-                    door::show_now(view);
-                }
-                Request::Job(job) => job(&mut inline.borrow_mut()),
-            }
-            true
-        }),
-        Delivery::Inline,
-        Some(camera.handle()),
-        gpio.handle(),
-        false,
-    );
+    let (_door, _admin) =
+        doorguard::ui::connect_inline(&app, Rc::clone(&core), Some(camera.handle()), gpio.handle());
     door::show_now(View::Idle);
     let screen = || app.global::<AppState>().get_screen();
 

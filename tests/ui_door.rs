@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use common::{Kiosk, stdout};
 use doorguard::config::Settings;
-use doorguard::hw::camera::{Camera, CameraSource};
-use doorguard::hw::gpio::{Gpio, GpioBackend, Level, Line};
+use doorguard::hw::camera::Camera;
+use doorguard::hw::gpio::{Gpio, Level, Line};
 use doorguard::kiosk::{Core, Parts, Request, View};
 use doorguard::store::{DeliveryState, Store};
 use doorguard::ui::door::Door;
@@ -71,11 +71,7 @@ fn good_pin_opens_and_three_wrong_pins_lock_out_with_alarm_photo_and_alert() {
     ]);
     assert!(stdout(&out).contains("Zelda Quux") || out.status.success());
 
-    let mut settings = Settings::defaults();
-    settings.gpio.backend = GpioBackend::Sim;
-    settings.camera.source = CameraSource::Sim;
-    settings.speech.enabled = false;
-    settings.alerts.public_ip_url = None;
+    let settings = Settings::simulated();
     let gpio = Gpio::start(&settings.gpio, |_| {}).unwrap();
     let sim = gpio.sim().unwrap().clone();
     let (camera, _) = Camera::start(&settings.camera, |_| {}).unwrap();

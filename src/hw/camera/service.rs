@@ -131,10 +131,7 @@ impl Camera {
             reason: e.to_string(),
         })?;
         let handle = camera.handle();
-        let deadline = Instant::now() + wait;
-        while handle.status() == Status::Starting && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(20));
-        }
+        handle.wait_until_ready(wait);
         let mut photos = handle.burst(Instant::now(), settings.burst as usize, 1)?;
         photos.pop().ok_or(NoPhoto::NoFrameNear {
             tolerance: handle.frame_interval(),
@@ -289,6 +286,18 @@ impl CameraHandle {
     /// The camera's status now.
     pub fn status(&self) -> Status {
         self.shared.lock().status.clone()
+    }
+
+    /// Waits at most `timeout` for the camera to deliver; true once it does.
+    pub fn wait_until_ready(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.status() {
+                Status::Ok { .. } => return true,
+                _ if Instant::now() >= deadline => return false,
+                _ => thread::sleep(Duration::from_millis(20)),
+            }
+        }
     }
 
     /// The time between two frames at the configured rate: how close to the moment asked
