@@ -17,9 +17,9 @@ use crate::alerts::channels;
 use crate::alerts::outbox::{Outbox, OutboxWorker};
 use crate::config::{Secrets, Settings};
 use crate::hw::camera::{Camera, Status};
-use crate::hw::gpio::Gpio;
+use crate::hw::gpio::{Gpio, Report};
 use crate::hw::speech::Speaker;
-use crate::kiosk::{Core, CoreThread, Parts};
+use crate::kiosk::{Core, CoreThread, Parts, Request};
 use crate::store::{Store, StoreError};
 use crate::ui::door;
 use crate::ui::{AppState, AppWindow};
@@ -64,10 +64,19 @@ fn open_display(settings: &Settings) -> Result<(), Error> {
 pub fn run(settings: Settings, db: &Path, secrets: &Secrets) -> Result<(), Error> {
     let started = std::time::Instant::now();
     channels::install_crypto_provider();
+    // The core's mailbox exists first, so the GPIO's input events have somewhere to go.
+    let (to_core, core_inbox) = std::sync::mpsc::channel();
+    let from_inputs = to_core.clone();
     // The relay is driven secure before anything else can move it.
-    let gpio = Gpio::start(&settings.gpio, |report| {
-        tracing::debug!(?report, "gpio");
+    let gpio = Gpio::start(&settings.gpio, move |report| match report {
+        Report::Input { event, .. } => {
+            let _ = from_inputs.send(Request::Device(event));
+        }
+        Report::PulseRefused { length } => {
+            tracing::info!("relay pulse of {length:?} refused: the relay is held secure");
+        }
     })?;
+    let mailbox = RefCell::new(Some((to_core, core_inbox)));
 
     open_display(&settings)?;
     let app = AppWindow::new().map_err(|e| Error::Display(e.to_string()))?;
@@ -109,7 +118,10 @@ pub fn run(settings: Settings, db: &Path, secrets: &Secrets) -> Result<(), Error
             let Some(app) = app.upgrade() else {
                 return Ok(());
             };
-            let kiosk = start_kiosk(&app, settings, &db, &secrets, gpio, camera)?;
+            let Some(mailbox) = mailbox.borrow_mut().take() else {
+                return Ok(());
+            };
+            let kiosk = start_kiosk(&app, settings, &db, &secrets, mailbox, gpio, camera)?;
             *running.borrow_mut() = Some(kiosk);
             Ok(())
         }
@@ -144,6 +156,12 @@ thread_local! {
     static SETUP: RefCell<Option<Rc<crate::ui::setup::Setup>>> = const { RefCell::new(None) };
 }
 
+/// The core thread's channel.
+type Mailbox = (
+    std::sync::mpsc::Sender<Request>,
+    std::sync::mpsc::Receiver<Request>,
+);
+
 /// What runs once the database is initialized.
 struct Running {
     _door: Rc<crate::ui::door::Door>,
@@ -156,6 +174,7 @@ fn start_kiosk(
     settings: Settings,
     db: &Path,
     secrets: &Secrets,
+    mailbox: Mailbox,
     gpio: crate::hw::gpio::GpioHandle,
     camera: Option<crate::hw::camera::CameraHandle>,
 ) -> Result<Running, Error> {
@@ -180,7 +199,7 @@ fn start_kiosk(
     };
     let scrambled = settings.display.scrambled_keypad;
     let (core, first) = Core::open(settings, store, parts, names, Utc::now())?;
-    let core = Rc::new(CoreThread::start(core, |view| {
+    let core = Rc::new(CoreThread::start_with(core, mailbox, |view| {
         door::post(view);
     })?);
     let sender = Rc::clone(&core);

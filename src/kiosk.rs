@@ -255,6 +255,12 @@ impl Core {
         })
     }
 
+    /// A door, tamper or exit-button event: alarms, alerts, the exit pulse.
+    pub fn device(&mut self, event: Event, now: DateTime<Utc>) -> Option<View> {
+        let commands = self.machine.handle(event, now);
+        self.apply(commands, Instant::now(), now)
+    }
+
     /// Time passed: lockouts end, admin sessions time out, the door is held open too
     /// long. Returns the view when it changed.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Option<View> {
@@ -648,6 +654,8 @@ pub enum Request {
     Pin(zeroize::Zeroizing<String>, Instant),
     /// Any other work (the admin panel's).
     Job(Job),
+    /// A door, tamper or exit-button event from the GPIO inputs.
+    Device(Event),
 }
 
 /// [`Core`] on its own thread: requests in, views out through `on_view`.
@@ -659,10 +667,20 @@ pub struct CoreThread {
 impl CoreThread {
     /// Starts the thread; `on_view` is called from it with every view to show.
     pub fn start(
+        core: Core,
+        on_view: impl FnMut(View) + Send + 'static,
+    ) -> Result<CoreThread, std::io::Error> {
+        let (tx, rx) = mpsc::channel();
+        CoreThread::start_with(core, (tx, rx), on_view)
+    }
+
+    /// [`CoreThread::start`] on a channel made earlier, so that devices started before
+    /// the core (the GPIO, first of all) can already hold a sender.
+    pub fn start_with(
         mut core: Core,
+        (tx, rx): (Sender<Request>, Receiver<Request>),
         mut on_view: impl FnMut(View) + Send + 'static,
     ) -> Result<CoreThread, std::io::Error> {
-        let (tx, rx): (Sender<Request>, Receiver<Request>) = mpsc::channel();
         let thread = thread::Builder::new().name("kiosk".into()).spawn(move || {
             loop {
                 let wait = core
@@ -673,6 +691,11 @@ impl CoreThread {
                 match rx.recv_timeout(wait) {
                     Ok(Request::Pin(digits, at)) => on_view(core.pin(&digits, at, Utc::now())),
                     Ok(Request::Job(job)) => job(&mut core),
+                    Ok(Request::Device(event)) => {
+                        if let Some(view) = core.device(event, Utc::now()) {
+                            on_view(view);
+                        }
+                    }
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => return,
                 }

@@ -59,6 +59,12 @@ pub fn connect_inline(
                 door::show_now(view);
             }
             Request::Job(job) => job(&mut core.borrow_mut()),
+            Request::Device(event) => {
+                let view = core.borrow_mut().device(event, chrono::Utc::now());
+                if let Some(view) = view {
+                    door::show_now(view);
+                }
+            }
         }
         true
     };

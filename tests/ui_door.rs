@@ -72,7 +72,14 @@ fn good_pin_opens_and_three_wrong_pins_lock_out_with_alarm_photo_and_alert() {
     assert!(stdout(&out).contains("Zelda Quux") || out.status.success());
 
     let settings = Settings::simulated();
-    let gpio = Gpio::start(&settings.gpio, |_| {}).unwrap();
+    // The inputs' events reach the test as they would reach the kiosk's core.
+    let (inputs, input_events) = std::sync::mpsc::channel();
+    let gpio = Gpio::start(&settings.gpio, move |report| {
+        if let doorguard::hw::gpio::Report::Input { event, .. } = report {
+            let _ = inputs.send(event);
+        }
+    })
+    .unwrap();
     let sim = gpio.sim().unwrap().clone();
     let (camera, _) = Camera::start(&settings.camera, |_| {}).unwrap();
     wait_for("the camera's first frames", || {
@@ -110,6 +117,7 @@ fn good_pin_opens_and_three_wrong_pins_lock_out_with_alarm_photo_and_alert() {
                         .push(c.borrow_mut().pin(&digits, at, Utc::now()))
                 }
                 Request::Job(job) => job(&mut c.borrow_mut()),
+                Request::Device(_) => {}
             }
             true
         }),
@@ -188,4 +196,30 @@ fn good_pin_opens_and_three_wrong_pins_lock_out_with_alarm_photo_and_alert() {
     assert!(alert.photos_held >= 1, "{alert:?}");
     assert_eq!(alert.deliveries[0].channel, "email");
     assert_eq!(alert.deliveries[0].state, DeliveryState::Pending);
+
+    // Later, the door is pulled open without a grant: forced. (The clock the core is
+    // given runs past the entry window of the good PIN above.)
+    sim.set_door_open(true);
+    let opened = loop {
+        let event = input_events
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the door contact's event");
+        if event == doorguard::access::Event::DoorOpened {
+            break event;
+        }
+    };
+    let later = Utc::now()
+        + chrono::TimeDelta::from_std(settings.access.entry_window).unwrap()
+        + chrono::TimeDelta::seconds(60);
+    core.borrow_mut().device(opened, later);
+    let kinds: Vec<String> = store
+        .alerts(10)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.kind)
+        .collect();
+    assert!(
+        kinds.iter().any(|k| k == "door_forced"),
+        "a door-forced alert: {kinds:?}"
+    );
 }
