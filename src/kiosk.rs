@@ -30,7 +30,7 @@ use crate::hw::speech::Speaker;
 use crate::ids::PersonId;
 use crate::person::{Field, FieldError, PersonDetails, check_photo};
 use crate::store::{AdminSession, AlertRow, AuditEntry, NewPerson, Store, StoreError};
-use crate::vault::{Passphrase, Pin, PinHasher};
+use crate::vault::{Passphrase, Pin, PinHasher, RecoveryCode};
 
 /// What the door screen shows, as the core decided it.
 #[derive(Debug, Clone, PartialEq)]
@@ -414,6 +414,39 @@ impl Core {
                     .apply(commands, Instant::now(), now)
                     .unwrap_or_else(|| self.current_view(now)))
             }
+        }
+    }
+
+    /// The recovery code typed on the sign-in screen: clears a lockout or hard lock
+    /// (the way back when the passphrase is forgotten; a new one is set at the shell
+    /// with `doorguard passwd --recovery`). A wrong code counts as a failed attempt:
+    /// `Err` with the view to show then.
+    pub fn recovery(&mut self, code: &str, now: DateTime<Utc>) -> Result<View, View> {
+        if !self.machine.admin_login_open(now) {
+            return Err(self.current_view(now));
+        }
+        let opened = RecoveryCode::parse(code)
+            .ok()
+            .and_then(|code| self.store.unlock_with_recovery(&code).ok());
+        let event = match opened {
+            Some(_session) => Event::ClearLockout {
+                by: Clearer::RecoveryCode,
+            },
+            None => Event::AdminLoginFailed {
+                via: Credential::RecoveryCode,
+            },
+        };
+        let cleared = matches!(event, Event::ClearLockout { .. });
+        let commands = self.machine.handle(event, now);
+        let view = self
+            .apply(commands, Instant::now(), now)
+            .unwrap_or_else(|| self.current_view(now));
+        if cleared {
+            self.photos.clear();
+            self.photo_taken = false;
+            Ok(view)
+        } else {
+            Err(view)
         }
     }
 

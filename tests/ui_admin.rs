@@ -61,7 +61,7 @@ fn type_on_keyboard(app: &AppWindow, text: &str) {
 #[test]
 fn an_administrator_enrolls_a_person_on_the_touchscreen_and_the_session_times_out() {
     i_slint_backend_testing::init_no_event_loop();
-    let (kiosk, _code) = Kiosk::initialized();
+    let (kiosk, recovery_code) = Kiosk::initialized();
     let settings = Settings::simulated();
     let gpio = Gpio::start(&settings.gpio, |_| {}).unwrap();
     let (camera, _) = Camera::start(&settings.camera, |_| {}).unwrap();
@@ -80,6 +80,30 @@ fn an_administrator_enrolls_a_person_on_the_touchscreen_and_the_session_times_ou
         doorguard::ui::connect_inline(&app, Rc::clone(&core), Some(camera.handle()), gpio.handle());
     door::show_now(View::Idle);
     let screen = || app.global::<AppState>().get_screen();
+
+    // The recovery code works at the kiosk too (typed without dashes, in lower case);
+    // a wrong one is refused and counts as a failed attempt.
+    tap(&app, "Administrator");
+    tap(&app, "Use recovery code");
+    type_on_keyboard(&app, "aaaabbbbccccddddeeeeffff");
+    tap(&app, "Unlock");
+    let login = app.global::<doorguard::ui::AdminLoginAdapter>();
+    assert!(login.get_refused(), "a wrong recovery code is refused");
+    assert_eq!(core.borrow().current_view(Utc::now()), View::Idle);
+    let typed: String = recovery_code.replace('-', "").to_lowercase();
+    type_on_keyboard(&app, &typed);
+    tap(&app, "Unlock");
+    assert_eq!(
+        screen(),
+        Screen::Idle,
+        "the right code clears and returns to the keypad"
+    );
+    let audit = Store::open(&kiosk.db).unwrap().recent_audit(5).unwrap();
+    assert!(
+        audit.iter().any(|e| e.kind == "recovery_failed"),
+        "{:?}",
+        audit.iter().map(|e| &e.kind).collect::<Vec<_>>()
+    );
 
     // Sign in: a long press on the kiosk's name, the passphrase on the keyboard.
     tap(&app, "Administrator");

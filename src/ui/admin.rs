@@ -256,6 +256,15 @@ impl Admin {
             a.show_login_length();
         });
         on!(AdminLoginAdapter, on_cancel, |a| a.cancel_login());
+        on!(AdminLoginAdapter, on_toggle_recovery, |a| {
+            a.passphrase.borrow_mut().clear();
+            a.with_app(|app| {
+                let login = app.global::<AdminLoginAdapter>();
+                login.set_recovery(!login.get_recovery());
+                login.set_refused(false);
+                login.set_length(0);
+            });
+        });
         on!(AdminLoginAdapter, on_submit, |a| a.submit_login());
         on!(AdminHomeAdapter, on_logout, |a| a.logout());
         on!(AdminHomeAdapter, on_enroll, |a| a.open_enroll());
@@ -330,6 +339,7 @@ impl Admin {
             let login = app.global::<AdminLoginAdapter>();
             login.set_length(0);
             login.set_refused(false);
+            login.set_recovery(false);
             login.set_checking(false);
             app.global::<AppState>().set_screen(Screen::AdminLogin);
         });
@@ -358,11 +368,31 @@ impl Admin {
 
     fn submit_login(&self) {
         let pass = std::mem::take(&mut *self.passphrase.borrow_mut());
+        let mut recovery = false;
         self.with_app(|app| {
             let login = app.global::<AdminLoginAdapter>();
             login.set_checking(true);
             login.set_length(0);
+            recovery = login.get_recovery();
         });
+        if recovery {
+            self.runner.run(move |core| {
+                let result = core.recovery(&pass, Utc::now());
+                drop(pass);
+                Box::new(move |app: &AppWindow| {
+                    let login = app.global::<AdminLoginAdapter>();
+                    login.set_checking(false);
+                    match result {
+                        Ok(view) => super::door::show_now(view),
+                        Err(view @ crate::kiosk::View::Lockout { .. }) => {
+                            super::door::show_now(view)
+                        }
+                        Err(_) => login.set_refused(true),
+                    }
+                })
+            });
+            return;
+        }
         self.runner.run(move |core| {
             let result = core.admin_login(&pass, Utc::now());
             drop(pass);
