@@ -83,13 +83,6 @@ pub fn run(settings: Settings, db: &Path, secrets: &Secrets) -> Result<(), Error
     app.window().set_fullscreen(settings.display.fullscreen);
     let state = app.global::<AppState>();
     state.set_kiosk_name(settings.kiosk.name.as_str().into());
-    state.set_network_address(
-        crate::alerts::netinfo::lan_addresses()
-            .first()
-            .map(|a| a.split(' ').next().unwrap_or(a).to_owned())
-            .unwrap_or_default()
-            .into(),
-    );
 
     let camera_weak = app.as_weak();
     let camera = match Camera::start(&settings.camera, move |status| {

@@ -340,7 +340,7 @@ impl Core {
             return;
         };
         let burst = self.settings.camera.burst.max(1) as usize;
-        match camera.burst(at, burst, 1) {
+        match camera.burst_or_next(at, burst, 1) {
             Ok(mut photos) => {
                 if let Some(best) = photos.pop() {
                     self.photos.insert(0, AlertPhoto::from(best));

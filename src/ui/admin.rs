@@ -103,7 +103,11 @@ pub struct Admin {
     preview: Timer,
     countdown: Timer,
     countdown_left: Cell<u8>,
+    status: Timer,
 }
+
+/// How often the status chips (network, alert queue) are refreshed.
+const STATUS_EVERY: Duration = Duration::from_secs(10);
 
 /// Longest passphrase the keyboard takes.
 const PASSPHRASE_MAX: usize = 256;
@@ -238,6 +242,7 @@ impl Admin {
             preview: Timer::default(),
             countdown: Timer::default(),
             countdown_left: Cell::new(0),
+            status: Timer::default(),
         });
         macro_rules! on {
             ($global:ty, $callback:ident, |$a:ident $(, $arg:ident)*| $body:expr) => {{
@@ -249,6 +254,15 @@ impl Admin {
                 });
             }};
         }
+        let weak = Rc::downgrade(&admin);
+        admin
+            .status
+            .start(TimerMode::Repeated, STATUS_EVERY, move || {
+                if let Some(admin) = weak.upgrade() {
+                    admin.refresh_status();
+                }
+            });
+        admin.refresh_status();
         on!(IdleAdapter, on_admin, |a| a.open_login());
         on!(AdminLoginAdapter, on_key, |a, k| a.login_key(&k));
         on!(AdminLoginAdapter, on_erase, |a| {
@@ -317,6 +331,28 @@ impl Admin {
         on!(EnrollAdapter, on_save, |a| a.save());
         on!(EnrollAdapter, on_cancel, |a| a.cancel_enroll());
         admin
+    }
+
+    /// The status chips: the LAN address and the alert queue.
+    fn refresh_status(&self) {
+        self.runner.run(|core| {
+            let counts = core.store().delivery_counts();
+            let address = crate::alerts::netinfo::lan_addresses()
+                .first()
+                .map(|a| a.split(' ').next().unwrap_or(a).to_owned())
+                .unwrap_or_default();
+            Box::new(move |app: &AppWindow| {
+                let state = app.global::<AppState>();
+                state.set_network_address(address.into());
+                match counts {
+                    Ok((waiting, failed)) => {
+                        state.set_alerts_waiting(waiting as i32);
+                        state.set_alerts_failed(failed as i32);
+                    }
+                    Err(e) => tracing::warn!("alert queue status: {e}"),
+                }
+            })
+        });
     }
 
     fn with_app(&self, f: impl FnOnce(&AppWindow)) {
@@ -859,7 +895,13 @@ impl Admin {
 
     /// Takes the enrollment photo from the frame captured at `at`.
     pub fn take_photo(&self, at: Instant) {
-        let photo = self.camera.as_ref().map(|c| c.snapshot(at));
+        let photo = self.camera.as_ref().map(|c| {
+            c.burst_or_next(at, 1, 1).and_then(|mut photos| {
+                photos.pop().ok_or(crate::hw::camera::NoPhoto::NoFrameNear {
+                    tolerance: c.frame_interval(),
+                })
+            })
+        });
         self.with_app(|app| {
             let e = app.global::<EnrollAdapter>();
             match photo {

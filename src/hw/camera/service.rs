@@ -288,6 +288,20 @@ impl CameraHandle {
         self.shared.lock().status.clone()
     }
 
+    /// [`CameraHandle::burst`] at `at`, or — when the machine was too busy to capture a
+    /// frame that close — at the next frames (up to three more tries). A late photo is
+    /// better than none for an alert or an enrollment.
+    pub fn burst_or_next(&self, at: Instant, n: usize, keep: usize) -> Result<Vec<Photo>, NoPhoto> {
+        let mut photos = self.burst(at, n, keep);
+        for _ in 0..3 {
+            if !matches!(photos, Err(NoPhoto::NoFrameNear { .. })) {
+                break;
+            }
+            photos = self.burst(Instant::now(), n, keep);
+        }
+        photos
+    }
+
     /// Waits at most `timeout` for the camera to deliver; true once it does.
     pub fn wait_until_ready(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
