@@ -19,6 +19,8 @@ use crate::kiosk::{Request, View};
 
 /// The longest PIN the keypad takes.
 pub const PIN_MAX: usize = 8;
+/// How long the keypad waits for the answer to a PIN before it gives up.
+pub const CHECK_GIVE_UP: Duration = Duration::from_secs(15);
 /// How long the "wrong PIN" screen stays before the keypad returns.
 pub const WRONG_SHOWN: Duration = Duration::from_millis(2500);
 
@@ -181,6 +183,15 @@ impl Door {
             idle.set_checking(true);
         });
         self.shuffle();
+        // Should the answer never come (a core that died), the keypad comes back.
+        let app = self.app.clone();
+        self.back_to_keypad
+            .start(TimerMode::SingleShot, CHECK_GIVE_UP, move || {
+                tracing::error!("no answer to a PIN within {CHECK_GIVE_UP:?}; the keypad is back");
+                if let Some(app) = app.upgrade() {
+                    app.global::<IdleAdapter>().set_checking(false);
+                }
+            });
         if !(self.submit)(Request::Pin(digits, at)) {
             tracing::error!("the kiosk core has stopped; the PIN was not checked");
             self.with_app(|app| app.global::<IdleAdapter>().set_checking(false));
