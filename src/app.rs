@@ -43,7 +43,7 @@ pub enum Error {
     Thread(#[from] std::io::Error),
 }
 
-/// Picks Slint's backend as configured and selects the screens' language.
+/// Picks Slint's backend as configured.
 fn open_display(settings: &Settings) -> Result<(), Error> {
     if let Some(name) = &settings.display.backend {
         slint::BackendSelector::new()
@@ -51,12 +51,16 @@ fn open_display(settings: &Settings) -> Result<(), Error> {
             .select()
             .map_err(|e| Error::Display(e.to_string()))?;
     }
-    if settings.display.language != "en"
-        && let Err(e) = slint::select_bundled_translation(&settings.display.language)
-    {
-        tracing::warn!("no {} translation: {e}", settings.display.language);
-    }
     Ok(())
+}
+
+/// Selects the screens' language; Slint allows it once a window exists.
+fn select_language(language: &str) {
+    if language != "en"
+        && let Err(e) = slint::select_bundled_translation(language)
+    {
+        tracing::warn!("no {language} translation: {e}");
+    }
 }
 
 /// Runs the kiosk until its window is closed or the process is stopped. On a fresh
@@ -80,6 +84,7 @@ pub fn run(settings: Settings, db: &Path, secrets: &Secrets) -> Result<(), Error
 
     open_display(&settings)?;
     let app = AppWindow::new().map_err(|e| Error::Display(e.to_string()))?;
+    select_language(&settings.display.language);
     app.window().set_fullscreen(settings.display.fullscreen);
     let state = app.global::<AppState>();
     state.set_kiosk_name(settings.kiosk.name.as_str().into());
@@ -191,6 +196,7 @@ fn start_kiosk(
         outbox,
     };
     let scrambled = settings.display.scrambled_keypad;
+    let language = settings.display.language.clone();
     let (core, first) = Core::open(settings, store, parts, names, Utc::now())?;
     let core = Rc::new(CoreThread::start_with(core, mailbox, |view| {
         door::post(view);
@@ -204,6 +210,7 @@ fn start_kiosk(
         gpio,
         scrambled,
     );
+    door.set_language(&language);
     door.show(first);
     Ok(Running {
         _door: door,

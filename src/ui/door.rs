@@ -64,6 +64,8 @@ pub struct Door {
     clock: Timer,
     lockout_until: Cell<Option<DateTime<Utc>>>,
     scrambled: bool,
+    /// The language of the date under the clock; `None` is English.
+    locale: Cell<Option<chrono::Locale>>,
 }
 
 /// The ten digits in a random order (Fisher–Yates over the system's randomness).
@@ -99,6 +101,7 @@ impl Door {
             clock: Timer::default(),
             lockout_until: Cell::new(None),
             scrambled,
+            locale: Cell::new(None),
         });
         door.shuffle();
         let idle = app.global::<IdleAdapter>();
@@ -137,6 +140,16 @@ impl Door {
         if let Some(app) = self.app.upgrade() {
             f(&app);
         }
+    }
+
+    /// Dates in the screens' language (`de`); English otherwise.
+    pub fn set_language(&self, language: &str) {
+        let locale = match language {
+            "de" => Some(chrono::Locale::de_DE),
+            _ => None,
+        };
+        self.locale.set(locale);
+        self.update_clock(Utc::now());
     }
 
     /// A new order of the digit keys, when the scrambled keypad is on.
@@ -274,7 +287,11 @@ impl Door {
         self.with_app(|app| {
             let state = app.global::<AppState>();
             state.set_time(local.format("%H:%M").to_string().into());
-            state.set_date(local.format("%A, %-d %B").to_string().into());
+            let date = match self.locale.get() {
+                Some(locale) => local.format_localized("%A, %-d. %B", locale).to_string(),
+                None => local.format("%A, %-d %B").to_string(),
+            };
+            state.set_date(date.into());
             if let Some(countdown) = countdown {
                 app.global::<LockoutAdapter>()
                     .set_countdown(countdown.into());
