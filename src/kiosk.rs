@@ -301,6 +301,11 @@ impl Core {
                 Vec::new()
             }
         };
+        // The photo of the event is the evidence of its first audit record.
+        let evidence_of = commands.iter().find_map(|c| match c {
+            Command::Audit(record) => Some(record.kind.as_str()),
+            _ => None,
+        });
         let mut view = None;
         for command in commands {
             match command {
@@ -313,7 +318,7 @@ impl Core {
                         tracing::error!("GPIO: {e}");
                     }
                 }
-                Command::Capture(reason) => self.capture(reason, at),
+                Command::Capture(reason) => self.capture(reason, at, evidence_of, now),
                 Command::Speak(what) => {
                     if let Some(speaker) = &self.parts.speaker {
                         drop(speaker.speak(what));
@@ -335,7 +340,13 @@ impl Core {
         view.map(|screen| self.view_of(screen))
     }
 
-    fn capture(&mut self, reason: crate::access::CaptureReason, at: Instant) {
+    fn capture(
+        &mut self,
+        reason: crate::access::CaptureReason,
+        at: Instant,
+        evidence_of: Option<&str>,
+        now: DateTime<Utc>,
+    ) {
         let Some(camera) = &self.parts.camera else {
             return;
         };
@@ -343,13 +354,40 @@ impl Core {
         match camera.burst_or_next(at, burst, 1) {
             Ok(mut photos) => {
                 if let Some(best) = photos.pop() {
-                    self.photos.insert(0, AlertPhoto::from(best));
+                    let photo = AlertPhoto::from(best);
+                    if let Some(kind) = evidence_of {
+                        let retention = self.settings.alerts.evidence_retention;
+                        if let Err(e) =
+                            self.store
+                                .attach_evidence(kind, &photo.jpeg, now, retention)
+                        {
+                            tracing::error!("cannot keep the photo as evidence: {e}");
+                        }
+                    }
+                    self.photos.insert(0, photo);
                     self.photos.truncate(MAX_PHOTOS);
                     self.photo_taken = true;
                 }
             }
             Err(no_photo) => tracing::warn!(?reason, "{no_photo}"),
         }
+    }
+
+    /// An evidence photo as a small RGB thumbnail (`width` pixels wide), opened with
+    /// the administrator's session.
+    pub fn evidence_thumbnail(
+        &self,
+        id: i64,
+        width: u32,
+    ) -> Result<Option<(Vec<u8>, u32, u32)>, AdminError> {
+        let session = self.session()?;
+        let Some(jpeg) = self.store.evidence_photo(session, id)? else {
+            return Ok(None);
+        };
+        let Ok((rgb, w, h)) = crate::hw::camera::decode_jpeg(&jpeg) else {
+            return Ok(None);
+        };
+        Ok(Some(crate::hw::camera::downscale_rgb(&rgb, w, h, width)))
     }
 
     fn prepare_alerts(&mut self, now: DateTime<Utc>) {

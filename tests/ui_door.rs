@@ -187,6 +187,30 @@ fn good_pin_opens_and_three_wrong_pins_lock_out_with_alarm_photo_and_alert() {
     let relay = sim.timeline_of(Line::Relay);
     assert_eq!(relay.last().map(|(_, l)| *l), Some(secure));
 
+    // Each wrong PIN's photo is kept as sealed evidence, linked to its audit record,
+    // readable with an administrator's passphrase only.
+    let check = Store::open(&kiosk.db).unwrap();
+    let wrong: Vec<_> = check
+        .recent_audit(20)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "wrong_pin")
+        .collect();
+    assert_eq!(wrong.len(), 3);
+    let admin = check.resolve_admin(None).unwrap();
+    let session = check
+        .unlock(
+            admin,
+            &doorguard::vault::Passphrase::parse(common::PASSPHRASE).unwrap(),
+        )
+        .unwrap();
+    for entry in &wrong {
+        let evidence = entry.evidence.expect("a photo of the attempt");
+        let jpeg = check.evidence_photo(&session, evidence).unwrap().unwrap();
+        let (_, w, h) = doorguard::hw::camera::decode_jpeg(&jpeg).unwrap();
+        assert_eq!((w, h), (1280, 720));
+    }
+
     // The alert is in the outbox with its photo, waiting for the e-mail channel.
     let store = Store::open(&kiosk.db).unwrap();
     let alerts = store.alerts(10).unwrap();

@@ -51,7 +51,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use convert::{
-    Grey, decode_jpeg, encode_jpeg, jpeg_size, looks_like_jpeg, rgb_to_yuyv, yuyv_to_rgb,
+    Grey, decode_jpeg, downscale_rgb, encode_jpeg, jpeg_size, looks_like_jpeg, rgb_to_yuyv,
+    yuyv_to_rgb,
 };
 pub use ring::Ring;
 pub use service::{Camera, CameraHandle, Preview};

@@ -142,10 +142,37 @@ fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
     ModelRc::new(VecModel::from(items))
 }
 
-fn audit_rows(entries: Vec<AuditEntry>) -> Vec<(String, String, String, i32)> {
+/// One audit record as the audit screen shows it (plain data, to cross threads).
+struct AuditLine {
+    time: String,
+    kind: String,
+    detail: String,
+    level: i32,
+    /// The evidence thumbnail: RGB pixels, width, height.
+    thumbnail: Option<(Vec<u8>, u32, u32)>,
+}
+
+/// Evidence thumbnails are opened for the newest records only.
+const THUMBNAILS: usize = 30;
+/// Thumbnail width in pixels.
+const THUMBNAIL_WIDTH: u32 = 160;
+
+fn audit_rows(core: &Core, entries: Vec<AuditEntry>) -> Vec<AuditLine> {
+    let mut opened = 0;
     entries
         .into_iter()
         .map(|e| {
+            let thumbnail = match e.evidence {
+                Some(id) if opened < THUMBNAILS => {
+                    opened += 1;
+                    core.evidence_thumbnail(id, THUMBNAIL_WIDTH)
+                        .unwrap_or_else(|err| {
+                            tracing::warn!("evidence {id}: {err}");
+                            None
+                        })
+                }
+                _ => None,
+            };
             let level = match e.kind.as_str() {
                 "lockout_started" | "hard_lock" | "duress" | "door_forced" | "tamper"
                 | "door_held_open" => 2,
@@ -161,7 +188,13 @@ fn audit_rows(entries: Vec<AuditEntry>) -> Vec<(String, String, String, i32)> {
                     format!("{person} · {detail}")
                 };
             }
-            (local_time(e.at), e.kind, detail, level)
+            AuditLine {
+                time: local_time(e.at),
+                kind: e.kind,
+                detail,
+                level,
+                thumbnail,
+            }
         })
         .collect()
 }
@@ -624,17 +657,20 @@ impl Admin {
             core.admin_activity(Utc::now());
             match core.audit(100) {
                 Ok(entries) => {
-                    let rows = audit_rows(entries);
+                    let rows = audit_rows(core, entries);
                     Box::new(move |app: &AppWindow| {
                         let rows = rows
                             .into_iter()
-                            .map(|(time, kind, detail, level)| AuditRow {
-                                time: time.into(),
-                                kind: kind.into(),
-                                detail: detail.into(),
-                                level,
-                                photo: slint::Image::default(),
-                                has_photo: false,
+                            .map(|line| AuditRow {
+                                time: line.time.into(),
+                                kind: line.kind.into(),
+                                detail: line.detail.into(),
+                                level: line.level,
+                                has_photo: line.thumbnail.is_some(),
+                                photo: line
+                                    .thumbnail
+                                    .map(|(rgb, w, h)| super::image_from_rgb(&rgb, w, h))
+                                    .unwrap_or_default(),
                             })
                             .collect();
                         app.global::<AuditAdapter>().set_rows(model(rows));
