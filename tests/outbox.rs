@@ -8,9 +8,10 @@ mod common;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use common::alerts::{photo, prepare, raise_lockout, secs, store_at, t0};
+use common::alerts::{photo, prepare, raise_lockout, raise_lockout_at, secs, store_at, t0};
 use common::{Kiosk, stdout};
 use doorguard::access::AlertKind;
+use doorguard::alerts::outbox::Outbox;
 use doorguard::store::{DeliveryState, Store};
 
 fn state(store: &Store, id: i64, channel: &str) -> (DeliveryState, u32) {
@@ -189,6 +190,39 @@ fn deliveries_expire_after_the_maximum_age_and_evidence_after_its_retention() {
 
     assert_eq!(store.purge_evidence(t0() + TimeDelta::days(89)).unwrap(), 0);
     assert_eq!(store.purge_evidence(t0() + TimeDelta::days(91)).unwrap(), 1);
+
+    // The running worker purges on its own: an attempt's photo kept with its audit
+    // record is gone after the first pass past its retention, and the record stays.
+    let day100 = t0() + TimeDelta::days(100);
+    raise_lockout_at(&mut store, day100);
+    let retention = Duration::from_secs(90 * 86400);
+    let kept = store
+        .attach_evidence("wrong_pin", &photo(2).jpeg, day100, retention)
+        .unwrap()
+        .expect("a wrong_pin record to attach to");
+    let evidence_of_newest = |store: &Store| {
+        store
+            .recent_audit(50)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.kind == "wrong_pin")
+            .unwrap()
+            .evidence
+    };
+    assert_eq!(evidence_of_newest(&store), Some(kept));
+    let mut outbox = Outbox::new(vec![], week);
+    outbox
+        .deliver_due(&mut store, &|| day100 + TimeDelta::days(89))
+        .unwrap();
+    assert_eq!(evidence_of_newest(&store), Some(kept), "kept for 90 days");
+    outbox
+        .deliver_due(&mut store, &|| day100 + TimeDelta::days(91))
+        .unwrap();
+    assert_eq!(
+        evidence_of_newest(&store),
+        None,
+        "purged by the worker's pass"
+    );
 }
 
 #[test]

@@ -83,8 +83,9 @@ impl Outbox {
         self.notifiers.keys().copied().collect()
     }
 
-    /// Expires what is too old, then tries every due delivery once (at most a batch),
-    /// recording each outcome before the next try. `now` is read for every record.
+    /// Expires what is too old and purges evidence past its retention, then tries
+    /// every due delivery once (at most a batch), recording each outcome before the
+    /// next try. `now` is read for every record.
     pub fn deliver_due(
         &mut self,
         store: &mut Store,
@@ -93,6 +94,10 @@ impl Outbox {
         let expired = store.expire_deliveries(self.max_age, now())?;
         if expired > 0 {
             tracing::warn!("alerts: {expired} deliveries expired after the maximum age");
+        }
+        let purged = store.purge_evidence(now())?;
+        if purged > 0 {
+            tracing::info!("{purged} evidence photos purged after their retention");
         }
         let due = store.due_deliveries(now(), Self::BATCH)?;
         let mut reports = Vec::with_capacity(due.len());
