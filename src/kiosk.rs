@@ -93,6 +93,9 @@ pub struct Core {
     photo_taken: bool,
     /// The administrator's session (the data key), while one is signed in.
     session: Option<AdminSession>,
+    /// The access state as last saved by this kiosk (or read at start): a different
+    /// one in the database was written by someone else.
+    saved: Option<crate::access::Snapshot>,
 }
 
 /// What the admin panel's home shows.
@@ -171,7 +174,8 @@ impl Core {
         if !store.is_initialized()? {
             return Err(StoreError::NotInitialized);
         }
-        let machine = match store.access_snapshot()? {
+        let saved = store.access_snapshot()?;
+        let machine = match saved.clone() {
             Some(snapshot) => AccessMachine::restore(settings.access.clone(), snapshot, now),
             None => AccessMachine::new(settings.access.clone()),
         };
@@ -189,6 +193,7 @@ impl Core {
             photos: Vec::new(),
             photo_taken: false,
             session: None,
+            saved,
         };
         let view = core
             .apply(resume, Instant::now(), now)
@@ -264,6 +269,9 @@ impl Core {
     /// Time passed: lockouts end, admin sessions time out, the door is held open too
     /// long. Returns the view when it changed.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Option<View> {
+        if let Some(view) = self.reload_if_changed(now) {
+            return Some(view);
+        }
         let due = self.machine.next_deadline().is_some_and(|d| d <= now);
         if !due {
             return None;
@@ -277,6 +285,48 @@ impl Core {
             self.photo_taken = false;
         }
         shown.or_else(|| (before != after).then(|| self.view_of(after)))
+    }
+
+    /// Takes over the access state saved by another process — `doorguard unlock` at the
+    /// shell clearing a lockout — when it differs from the kiosk's own: the relay hold
+    /// and the alarm end, the keypad comes back.
+    fn reload_if_changed(&mut self, now: DateTime<Utc>) -> Option<View> {
+        let stored = match self.store.access_snapshot() {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!("cannot read the saved access state: {e}");
+                return None;
+            }
+        };
+        if self.saved.as_ref() == Some(&stored) {
+            return None;
+        }
+        self.saved = Some(stored.clone());
+        tracing::info!("the access state was changed outside the kiosk; taking it over");
+        let was_locked =
+            self.machine.lockout_remaining(now).is_some() || self.machine.is_hard_locked();
+        let admin = self.machine.admin_session();
+        self.machine = AccessMachine::restore(self.settings.access.clone(), stored, now);
+        let locked = self.machine.lockout_remaining(now).is_some() || self.machine.is_hard_locked();
+        if was_locked && !locked {
+            for command in [Command::ReleaseRelayHold, Command::StopBuzzer] {
+                if let Err(e) = self.parts.gpio.send(command) {
+                    tracing::error!("GPIO: {e}");
+                }
+            }
+            self.photos.clear();
+            self.photo_taken = false;
+        }
+        if admin.is_some() {
+            // A restored state has no admin session: the panel closes with it.
+            self.session = None;
+        }
+        let commands = self.machine.resume(now);
+        Some(
+            self.apply(commands, Instant::now(), now)
+                .unwrap_or_else(|| self.current_view(now)),
+        )
     }
 
     /// When [`Core::tick`] next has something to do.

@@ -221,6 +221,23 @@ fn good_pin_opens_and_three_wrong_pins_lock_out_with_alarm_photo_and_alert() {
     assert_eq!(alert.deliveries[0].channel, "email");
     assert_eq!(alert.deliveries[0].state, DeliveryState::Pending);
 
+    // The administrator clears the lockout from the shell: the running kiosk takes it
+    // over at its next tick, and the good PIN opens again.
+    kiosk.ok(&["unlock", "--passphrase-file", kiosk.passphrase_arg()]);
+    let view = core.borrow_mut().tick(Utc::now());
+    assert_eq!(view, Some(View::Idle), "the keypad is back");
+    door.show(View::Idle);
+    let pulses = |sim: &doorguard::hw::gpio::SimGpio| {
+        sim.timeline_of(Line::Relay)
+            .iter()
+            .filter(|(_, level)| *level == secure.other())
+            .count()
+    };
+    let opened_before = pulses(&sim);
+    submit(GOOD_PIN, Duration::ZERO);
+    assert_eq!(app.global::<AppState>().get_screen(), Screen::Granted);
+    wait_for("the relay to open again", || pulses(&sim) > opened_before);
+
     // Later, the door is pulled open without a grant: forced. (The clock the core is
     // given runs past the entry window of the good PIN above.)
     sim.set_door_open(true);
