@@ -199,12 +199,7 @@ pub fn run(out: &Path) -> Result<Summary, Error> {
     )
     .map_err(|e| Error::Device(e.to_string()))?;
     let mut outbox = Outbox::new(vec![Box::new(folder)], settings.alerts.max_age);
-    let parts = Parts {
-        gpio: gpio.handle(),
-        camera: Some(camera.handle()),
-        speaker: None,
-        outbox: None,
-    };
+    let parts = Parts::devices(gpio.handle(), Some(camera.handle()));
     let (core, first) = Core::open(
         settings.clone(),
         store,

@@ -79,6 +79,19 @@ pub struct Parts {
     pub outbox: Option<OutboxWorker>,
 }
 
+impl Parts {
+    /// The relay, buzzer and camera alone: no speech, no alert worker in this process
+    /// (the demo, tests and benchmarks deliver alerts themselves).
+    pub fn devices(gpio: GpioHandle, camera: Option<CameraHandle>) -> Parts {
+        Parts {
+            gpio,
+            camera,
+            speaker: None,
+            outbox: None,
+        }
+    }
+}
+
 /// The shell's state: the database, the access rules and the devices.
 pub struct Core {
     settings: Settings,

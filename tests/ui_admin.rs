@@ -66,12 +66,7 @@ fn an_administrator_enrolls_a_person_on_the_touchscreen_and_the_session_times_ou
     let gpio = Gpio::start(&settings.gpio, |_| {}).unwrap();
     let (camera, _) = Camera::start(&settings.camera, |_| {}).unwrap();
     assert!(camera.handle().wait_until_ready(Duration::from_secs(10)));
-    let parts = Parts {
-        gpio: gpio.handle(),
-        camera: Some(camera.handle()),
-        speaker: None,
-        outbox: None,
-    };
+    let parts = Parts::devices(gpio.handle(), Some(camera.handle()));
     let store = Store::open(&kiosk.db).unwrap();
     let (core, _) = Core::open(settings.clone(), store, parts, vec![], Utc::now()).unwrap();
     let core = Rc::new(RefCell::new(core));

@@ -90,12 +90,7 @@ fn good_pin_opens_and_three_wrong_pins_lock_out_with_alarm_photo_and_alert() {
     });
     thread::sleep(Duration::from_millis(300));
     let secure = settings.gpio.relay_secure_level();
-    let parts = Parts {
-        gpio: gpio.handle(),
-        camera: Some(camera.handle()),
-        speaker: None,
-        outbox: None,
-    };
+    let parts = Parts::devices(gpio.handle(), Some(camera.handle()));
     let store = Store::open(&kiosk.db).unwrap();
     let (core, first) =
         Core::open(settings.clone(), store, parts, vec!["email"], Utc::now()).unwrap();
