@@ -11,6 +11,10 @@ use doorguard::access::Policy;
 use doorguard::config::{ConfigError, DEFAULT_CONFIG, Problem, Secrets, SecretsSettings, Settings};
 use doorguard::vault::KdfParams;
 
+mod common;
+
+use common::logs::subscriber_into;
+
 /// A config file with `text` in a fresh temporary directory.
 struct ConfigFile {
     _dir: tempfile::TempDir,
@@ -457,26 +461,9 @@ fn set_mode(_: &Path, _: u32) {}
 /// Runs `f` with a tracing subscriber that writes into the returned buffer.
 fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
     let buffer = Arc::new(Mutex::new(Vec::new()));
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || SharedWriter(writer.clone()))
-        .finish();
-    let result = tracing::subscriber::with_default(subscriber, f);
+    let result = tracing::subscriber::with_default(subscriber_into(&buffer), f);
     let logs = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
     (result, logs)
-}
-
-struct SharedWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for SharedWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[test]

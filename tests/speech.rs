@@ -2,7 +2,6 @@
 //! missing program (one warning, no failure), a hanging program killed at the timeout,
 //! and a caller that is never blocked.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc::Receiver;
@@ -12,6 +11,10 @@ use std::time::{Duration, Instant};
 use doorguard::access::Speech;
 use doorguard::config::Settings;
 use doorguard::hw::speech::{self, Outcome, Output, Speaker, SpeechSettings, wav_info};
+
+mod common;
+
+use common::logs::subscriber_into;
 
 fn defaults() -> SpeechSettings {
     Settings::defaults().speech
@@ -44,27 +47,11 @@ fn logs() -> Arc<Mutex<Vec<u8>>> {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     LOGS.get_or_init(|| {
         let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || Capture(writer.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+        tracing::subscriber::set_global_default(subscriber_into(&buffer))
+            .expect("first subscriber");
         buffer
     })
     .clone()
-}
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod http;
+pub mod logs;
 pub mod smtp;
 
 use std::path::{Path, PathBuf};
